@@ -1,0 +1,42 @@
+# The two commands of the README:
+#   make book   build the whole book on the default CPU profile (PROFILE=smoke|cpu|paper)
+#   make test   run the test suite (what .ci/run calls)
+# Both create or reuse .venv from the project's own files (pyproject.toml + constraints.txt).
+
+PYTHON  ?= python3
+VENV    ?= .venv
+PROFILE ?= cpu
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+
+.PHONY: book test test-slow venv chromium lock clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -c constraints.txt -e .
+	touch $(STAMP)
+
+# Headless Chromium for the book's browser check (Debian packages; needs root or an existing install).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "error: chromium is missing; install the Debian packages chromium and chromium-driver" >&2; exit 1; fi; }
+
+book: venv chromium
+	$(VENV)/bin/knexa book --profile $(PROFILE)
+
+test: venv
+	@$(PY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+test-slow: venv chromium
+	$(PY) -m pytest -m slow
+
+lock: venv
+	$(PY) -m pip freeze --exclude-editable | sed 's/+cpu$$//' > constraints.txt
+
+clean:
+	rm -rf runs book/_build book/chapters book/_generated

@@ -1,0 +1,154 @@
+"""``knexa book``: execute every chapter of ``book/_toc.yml`` with papermill, then build the HTML.
+
+Steps (chapter "How to run" of the book's front page):
+1. each ``chapters/<name>`` entry of the TOC is executed from ``notebooks/<name>.py`` with the
+   parameters of ``params/<profile>.yaml`` into ``book/chapters/<name>.ipynb`` (git-ignored); its
+   outputs and ``run_info.json`` (parameters, seed, versions, git revision) go to ``runs/<profile>/<name>/``;
+2. the reported-vs-obtained table and the reproducibility page are generated from those runs;
+3. Jupyter Book v1 builds ``book/_build/html`` with warnings as errors;
+4. the site is link-checked and rendered in headless Chromium (``book/_build/screenshot.png``).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+from tqdm.auto import tqdm
+
+from knexa_core import browser, notebooks, report
+from knexa_core.errors import BuildError
+from knexa_core.io import read_json, write_text
+from knexa_core.profiles import DEFAULT_PROFILE, PROFILES, load_profile, repo_root
+from knexa_core.runinfo import save_run_info
+
+CHAPTER_PREFIX = "chapters/"
+
+
+def _toc_files(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key in ("root", "file"):
+            if isinstance(node.get(key), str):
+                yield node[key]
+        for value in node.values():
+            if isinstance(value, (list, dict)):
+                yield from _toc_files(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _toc_files(item)
+
+
+def toc_pages(book_dir: Path) -> list[str]:
+    """Every page of ``_toc.yml`` (root first), as paths relative to the book without suffix."""
+    path = book_dir / "_toc.yml"
+    try:
+        toc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise BuildError(f"{path}: cannot read the table of contents: {exc}") from None
+    return [str(Path(f).with_suffix("")) if Path(f).suffix in (".md", ".ipynb") else f
+            for f in _toc_files(toc)]
+
+
+def toc_chapters(book_dir: Path) -> list[str]:
+    """Names of the notebook chapters listed in the TOC (``chapters/<name>`` entries)."""
+    return [p[len(CHAPTER_PREFIX):] for p in toc_pages(book_dir) if p.startswith(CHAPTER_PREFIX)]
+
+
+def chapter_parameters(profile: dict[str, Any], name: str, source: Path, run_dir: Path) -> dict[str, Any]:
+    """The profile's parameters for ``name`` plus ``profile``/``out_dir`` when the notebook has them."""
+    params = dict(profile["notebooks"].get(name, {}))
+    known = notebooks.notebook_parameters(source)
+    injected = {"profile": profile["profile"], "out_dir": str(run_dir / name)}
+    params.update({k: v for k, v in injected.items() if k in known})
+    return params
+
+
+def execute_chapters(profile_name: str, root: Path) -> list[Path]:
+    """Run every TOC chapter with papermill; return the run folders (one per chapter)."""
+    profile = load_profile(profile_name, root)
+    book_dir, executed = root / "book", root / "book" / "chapters"
+    names = toc_chapters(book_dir)
+    missing = [n for n in names if not (root / "notebooks" / f"{n}.py").is_file()]
+    if missing:
+        raise BuildError(f"_toc.yml lists chapters without a notebook: {missing}; add notebooks/<name>.py")
+    shutil.rmtree(executed, ignore_errors=True)
+    run_dir = root / "runs" / profile_name
+    runs = []
+    for name in (bar := tqdm(names, desc="notebooks", unit="nb")):
+        bar.set_postfix_str(name)
+        source = root / "notebooks" / f"{name}.py"
+        params = chapter_parameters(profile, name, source, run_dir)
+        (run_dir / name).mkdir(parents=True, exist_ok=True)
+        save_run_info(run_dir / name / "run_info.json", {"profile": profile_name, **params},
+                      seed=params.get("seed"))
+        notebooks.execute(source, executed / f"{name}.ipynb", params, cwd=root / "notebooks")
+        runs.append(run_dir / name)
+    return runs
+
+
+def _reproducibility_page(profile_name: str, runs: list[Path]) -> str:
+    lines = ["# Reproducibility report", "",
+             f"This build ran the **{profile_name}** profile (`params/{profile_name}.yaml`). "
+             "For every chapter, the parameters it ran with, its seed, the package versions and the "
+             "git revision, as saved in `run_info.json` beside its outputs.", ""]
+    if not runs:
+        lines.append("No chapter notebook was executed in this build.")
+    for run in runs:
+        info = read_json(run / "run_info.json", BuildError)
+        lines += [f"## {run.name}", "", f"- seed: `{info['seed']}`", f"- git revision: `{info['git_revision']}`",
+                  f"- Python {info['python']}; " + ", ".join(f"{k} {v}" for k, v in info["packages"].items()),
+                  "", "| parameter | value |", "|---|---|"]
+        lines += [f"| `{k}` | `{v!r}` |" for k, v in sorted(info["parameters"].items())]
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def write_generated_pages(book_dir: Path, profile_name: str, runs: list[Path]) -> None:
+    """Write ``_generated/`` pages: the reproducibility report and the reported-vs-obtained table."""
+    gen = book_dir / "_generated"
+    write_text(gen / "reproducibility.md", _reproducibility_page(profile_name, runs))
+    write_text(gen / "fragments" / "reported_vs_obtained.md",
+               report.comparisons_markdown(report.load_comparisons(runs)))
+
+
+def build_html(book_dir: Path) -> Path:
+    """Run Jupyter Book v1 with warnings as errors; return ``_build/html``."""
+    exe = Path(sys.executable).parent / "jupyter-book"
+    cmd = [str(exe if exe.exists() else "jupyter-book"), "build", str(book_dir), "--builder", "html",
+           "-W", "-n", "--keep-going"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
+        raise BuildError(f"jupyter-book build failed (exit {proc.returncode}):\n{tail}")
+    return book_dir / "_build" / "html"
+
+
+def build_book(profile_name: str = DEFAULT_PROFILE, root: Path | None = None, check: bool = True) -> Path:
+    """Execute the chapters, build the HTML and (``check``) run the browser check; return index.html."""
+    root = root or repo_root()
+    book_dir = root / "book"
+    runs = execute_chapters(profile_name, root)
+    write_generated_pages(book_dir, profile_name, runs)
+    html = build_html(book_dir)
+    if check:
+        shot = browser.check_site(html, toc_pages(book_dir), book_dir / "_build" / "screenshot.png")
+        print(f"browser check passed; screenshot: {shot}")
+    return html / "index.html"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE,
+                        help="parameter profile (params/<profile>.yaml); default: %(default)s")
+    parser.add_argument("--no-browser-check", action="store_true",
+                        help="skip the link check and the headless Chromium render")
+
+
+def run(args: argparse.Namespace) -> int:
+    index = build_book(args.profile, check=not args.no_browser_check)
+    print(f"book built: {index}")
+    return 0

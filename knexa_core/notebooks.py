@@ -1,0 +1,125 @@
+"""Paired notebooks: the jupytext ``.py`` source, its ``.ipynb`` twin, the papermill parameters cell.
+
+The ``.py`` (``py:percent``) file is the reviewed source; the ``.ipynb`` is committed without
+outputs and must hold the same cells. The first code cell is tagged ``parameters`` and holds only
+typed literal assignments (``num_rounds: int = 20  # why``), which papermill overrides.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any, Mapping
+
+import jupytext
+import nbformat
+
+from knexa_core.errors import NotebookError
+
+
+def read_source(py_path: str | Path) -> nbformat.NotebookNode:
+    """Read a ``py:percent`` notebook source into a notebook object."""
+    path = Path(py_path)
+    if not path.is_file():
+        raise NotebookError(f"{path}: notebook source not found")
+    return jupytext.read(path, fmt="py:percent")
+
+
+def parameters_cell(nb: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
+    """The first code cell, which must be tagged ``parameters``."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if not code:
+        raise NotebookError(f"{name}: has no code cell; add a first cell tagged 'parameters'")
+    cell = code[0]
+    if "parameters" not in cell.get("metadata", {}).get("tags", []):
+        raise NotebookError(f"{name}: the first code cell is not tagged 'parameters' "
+                            "(start it with '# %% tags=[\"parameters\"]')")
+    return cell
+
+
+def parse_parameters(source: str, name: str = "notebook") -> dict[str, Any]:
+    """Parse a parameters cell: only ``name: type = literal`` statements are allowed.
+
+    Returns
+    -------
+    dict
+        Parameter name to its default value.
+    """
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise NotebookError(f"{name}: parameters cell is not valid Python: {exc}") from None
+    params: dict[str, Any] = {}
+    for stmt in tree.body:
+        where = f"{name}: parameters cell line {stmt.lineno}"
+        if not (isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value):
+            raise NotebookError(f"{where}: only typed literal assignments like "
+                                "'num_rounds: int = 20  # comment' are allowed; move other code to the next cell")
+        try:
+            params[stmt.target.id] = ast.literal_eval(stmt.value)
+        except ValueError:
+            raise NotebookError(f"{where}: the value of {stmt.target.id!r} is not a literal; "
+                                "compute derived values in the next cell") from None
+    return params
+
+
+def notebook_parameters(py_path: str | Path) -> dict[str, Any]:
+    """Default parameters of a paired notebook (validated)."""
+    nb = read_source(py_path)
+    return parse_parameters(parameters_cell(nb, str(py_path)).source, str(py_path))
+
+
+def _cell_signature(nb: nbformat.NotebookNode) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [(c.cell_type, c.source.strip(), tuple(c.get("metadata", {}).get("tags", [])))
+            for c in nb.cells]
+
+
+def pairing_problems(py_path: str | Path) -> list[str]:
+    """Problems with a ``.py``/``.ipynb`` pair: missing twin, committed outputs, cells out of sync."""
+    py = Path(py_path)
+    ipynb = py.with_suffix(".ipynb")
+    if not ipynb.is_file():
+        return [f"{ipynb}: missing; run 'jupytext --sync {py}'"]
+    problems = []
+    paired = nbformat.read(ipynb, as_version=4)
+    if any(c.get("outputs") or c.get("execution_count") for c in paired.cells if c.cell_type == "code"):
+        problems.append(f"{ipynb}: has outputs; clear them before committing")
+    if _cell_signature(paired) != _cell_signature(read_source(py)):
+        problems.append(f"{ipynb}: out of sync with {py.name}; run 'jupytext --sync {py}'")
+    return problems
+
+
+def execute(
+    py_path: str | Path,
+    output_path: str | Path,
+    parameters: Mapping[str, Any],
+    cwd: str | Path | None = None,
+    kernel_name: str = "python3",
+    timeout: int | None = None,
+) -> nbformat.NotebookNode:
+    """Execute a notebook source with papermill, injecting ``parameters``.
+
+    Unknown parameter names are rejected (papermill would only warn). On failure raises
+    :class:`NotebookError` naming the notebook, the failing cell and the traceback; the executed
+    notebook (with the error) is still written to ``output_path`` for inspection.
+    """
+    import papermill as pm
+
+    py = Path(py_path)
+    nb = read_source(py)
+    known = parse_parameters(parameters_cell(nb, py.name).source, py.name)
+    unknown = sorted(set(parameters) - set(known))
+    if unknown:
+        raise NotebookError(f"{py.name}: unknown parameter(s) {unknown}; known: {sorted(known)}")
+    nb.metadata["kernelspec"] = {"name": kernel_name, "display_name": "Python 3", "language": "python"}
+    Path(output_path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return pm.execute_notebook(nb, str(output_path), parameters=dict(parameters),
+                                   cwd=str(cwd or py.parent), kernel_name=kernel_name,
+                                   progress_bar=False, execution_timeout=timeout)
+    except pm.PapermillExecutionError as exc:
+        tb = "\n".join(exc.traceback) if exc.traceback else f"{exc.ename}: {exc.evalue}"
+        tb = re.sub(r"\x1b\[[0-9;]*m", "", tb)  # strip terminal colours
+        raise NotebookError(f"notebook {py.name} failed in cell {exc.exec_count} "
+                            f"(index {exc.cell_index}):\n{exc.source}\n--- traceback ---\n{tb}\n"
+                            f"(executed notebook saved to {output_path})") from None
