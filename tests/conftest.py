@@ -1,0 +1,48 @@
+"""Shared fixtures: the repository root, the MBPP file of ../shared, and the papermill helper."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from knexa_core import notebooks
+from knexa_core.profiles import notebook_params, repo_root
+
+ROOT = repo_root()
+SHARED_MBPP = ROOT.parent / "shared" / "data" / "mbpp" / "mbpp.jsonl"
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def mbpp_path() -> Path:
+    """The full MBPP (974 problems) that CI provides beside the checkout."""
+    if not SHARED_MBPP.is_file():
+        pytest.fail(f"MBPP not found at {SHARED_MBPP}; CI and developers keep ../shared beside the checkout")
+    return SHARED_MBPP
+
+
+def run_notebook(name: str, tmp_path: Path, profile: str = "smoke", **overrides: Any) -> nbformat.NotebookNode:
+    """Execute ``notebooks/<name>.py`` through papermill with ``profile``'s parameters.
+
+    ``out_dir`` and ``figures_dir`` (when the notebook declares them) are redirected into
+    ``tmp_path``; ``overrides`` replace any parameter. Raises NotebookError on a failing cell.
+    """
+    source = ROOT / "notebooks" / f"{name}.py"
+    known = notebooks.notebook_parameters(source)
+    params = notebook_params(profile, name)
+    redirect = {"out_dir": str(tmp_path / "out"), "figures_dir": str(tmp_path / "figures"), "profile": profile}
+    params.update({k: v for k, v in redirect.items() if k in known})
+    params.update(overrides)
+    return notebooks.execute(source, tmp_path / f"{name}.ipynb", params, cwd=ROOT / "notebooks")
+
+
+@pytest.fixture
+def notebook_runner(tmp_path: Path):
+    """``notebook_runner("03_cpm_simulation", num_rounds=3)`` runs a chapter on the smoke profile."""
+    return lambda name, **kw: run_notebook(name, tmp_path, **kw)
