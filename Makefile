@@ -28,7 +28,7 @@ chromium:
 book: venv chromium
 	$(VENV)/bin/knexa book --profile $(PROFILE)
 
-test: venv
+test: venv chromium
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
@@ -36,7 +36,7 @@ test-slow: venv chromium
 	$(PY) -m pytest -m slow
 
 lock: venv
-	$(PY) -m pip freeze --exclude-editable | sed 's/+cpu$$//' > constraints.txt
+	{ head -n 2 constraints.txt; $(PY) -m pip freeze --exclude-editable | sed "s/+cpu$$//" | sort -f; } > constraints.tmp && mv constraints.tmp constraints.txt
 
 clean:
 	rm -rf runs book/_build book/chapters book/_generated

@@ -116,8 +116,24 @@ def write_generated_pages(book_dir: Path, profile_name: str, runs: list[Path]) -
                report.comparisons_markdown(report.load_comparisons(runs)))
 
 
+def install_mathjax(book_dir: Path) -> Path:
+    """Copy the local MathJax of ``jupyter-server-mathjax`` into ``_mathjax/mathjax`` (offline math).
+
+    It is served as ``_static/mathjax``; it is kept out of ``_static`` itself because Jupyter Book
+    adds every ``.js`` file found there to every page.
+    """
+    import jupyter_server_mathjax
+
+    source = Path(jupyter_server_mathjax.__file__).parent / "static"
+    target = book_dir / "_mathjax" / "mathjax"
+    if not (target / "MathJax.js").is_file():
+        shutil.copytree(source, target, dirs_exist_ok=True)
+    return target
+
+
 def build_html(book_dir: Path) -> Path:
     """Run Jupyter Book v1 with warnings as errors; return ``_build/html``."""
+    install_mathjax(book_dir)
     exe = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(exe if exe.exists() else "jupyter-book"), "build", str(book_dir), "--builder", "html",
            "-W", "-n", "--keep-going"]

@@ -4,6 +4,7 @@ and headless Chromium renders the front page (a screenshot is saved for a human 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -95,15 +96,27 @@ def _chromium(url: str, *extra: str, timeout: int = 120) -> subprocess.Completed
             raise BuildError(f"Chromium did not finish rendering {url} within {timeout} s") from None
 
 
+def front_page(index_html: str | Path) -> Path:
+    """``index_html``, or the page its ``<meta http-equiv="refresh">`` redirects to (Jupyter Book's)."""
+    path = Path(index_html)
+    match = re.search(r'http-equiv="refresh"\s+content="\d+;\s*url=([^"]+)"',
+                      path.read_text(encoding="utf-8", errors="replace"), re.IGNORECASE)
+    return (path.parent / match.group(1)).resolve() if match else path.resolve()
+
+
 def render_check(index_html: str | Path, screenshot: str | Path, pages: list[str]) -> Path:
-    """Render ``index_html`` in headless Chromium, save a screenshot, check TOC links in the DOM."""
-    url = Path(index_html).resolve().as_uri()
-    dom = _chromium(url, "--dump-dom").stdout
+    """Render the front page in headless Chromium, save a screenshot, check TOC links in the DOM."""
+    url = front_page(index_html).as_uri()
+    dom = _chromium(url, "--virtual-time-budget=5000", "--dump-dom").stdout
     if "<body" not in dom:
         raise BuildError(f"Chromium rendered no page for {url}")
-    absent = [p for p in pages if p != "index" and f"{p}.html" not in dom]
+    front = front_page(index_html).name
+    absent = [p for p in pages if p != "index" and f"{p}.html" != front and f"{p}.html" not in dom]
     if absent:
         raise BuildError(f"the rendered front page has no navigation link to: {', '.join(absent)}")
+    if 'class="math' in dom and 'class="MathJax' not in dom:
+        raise BuildError("formulas on the front page were not rendered: the local MathJax "
+                         "(book/_mathjax, from jupyter-server-mathjax) did not load")
     shot = Path(screenshot).resolve()
     shot.parent.mkdir(parents=True, exist_ok=True)
     _chromium(url, f"--screenshot={shot}", "--window-size=1280,1000")

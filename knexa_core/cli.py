@@ -12,6 +12,7 @@ from knexa_core.errors import KnexaError
 # sub-command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "book": ("knexa_core.book", "execute every chapter with papermill and build the HTML book"),
+    "reproduce": ("knexa_core.artifacts.reproduce", "recompute Table 4 from an artifact directory in the paper's layout"),
 }
 
 

@@ -1,0 +1,120 @@
+"""The book pipeline: TOC parsing, generated pages, link check, headless-Chromium render, full build."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from knexa_core import book, browser, report
+from knexa_core.errors import BuildError, NotebookError
+from knexa_core.io import write_json
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TOC = """format: jb-book
+root: intro
+parts:
+  - caption: Chapters
+    chapters:
+      - file: chapters/01_a
+      - file: chapters/02_b.ipynb
+        sections:
+          - file: notes/extra.md
+  - caption: Appendix
+    chapters:
+      - file: _generated/reproducibility
+"""
+
+
+def make_site(tmp_path: Path) -> Path:
+    site = tmp_path / "html"
+    (site / "chapters").mkdir(parents=True)
+    (site / "index.html").write_text(
+        '<html><body><h1 id="top">Book</h1><a href="chapters/a.html#sec">A</a>'
+        '<a href="https://example.org">ext</a><a href="#top">up</a></body></html>')
+    (site / "chapters" / "a.html").write_text(
+        '<html><body><section id="sec"><a href="../index.html">home</a></section></body></html>')
+    return site
+
+
+def test_toc_pages_and_chapters_follow_nesting(tmp_path: Path) -> None:
+    (tmp_path / "_toc.yml").write_text(TOC)
+    assert book.toc_pages(tmp_path) == ["intro", "chapters/01_a", "chapters/02_b", "notes/extra",
+                                        "_generated/reproducibility"]
+    assert book.toc_chapters(tmp_path) == ["01_a", "02_b"]
+
+
+def test_project_toc_root_is_intro() -> None:
+    assert book.toc_pages(ROOT / "book")[0] == "intro"
+
+
+def test_clean_site_has_no_link_problems(tmp_path: Path) -> None:
+    assert browser.link_problems(make_site(tmp_path), ["index", "chapters/a"]) == []
+
+
+def test_missing_toc_page_is_reported(tmp_path: Path) -> None:
+    problems = browser.link_problems(make_site(tmp_path), ["index", "chapters/a", "chapters/b"])
+    assert problems == ["page 'chapters/b' listed in the table of contents is missing (chapters/b.html)"]
+
+
+def test_broken_link_and_anchor_are_reported(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    (site / "index.html").write_text('<a href="chapters/a.html#nope">x</a><img src="_static/gone.png">')
+    problems = browser.link_problems(site, ["index"])
+    assert len(problems) == 2
+    assert any("broken anchor 'chapters/a.html#nope'" in p for p in problems)
+    assert any("broken link '_static/gone.png'" in p for p in problems)
+
+
+def test_generated_pages_gather_comparisons_and_run_info(tmp_path: Path) -> None:
+    run = tmp_path / "runs" / "03_x"
+    write_json(run / "run_info.json", {"seed": 7, "git_revision": "abc", "python": "3.11",
+                                       "packages": {"numpy": "2"}, "parameters": {"n": 1}})
+    report.save_comparisons(run, [{"quantity": "gain", "reported": "48.5%", "obtained": "12.0%",
+                                   "source": "03_x"}])
+    book.write_generated_pages(tmp_path, "smoke", [run])
+    repro = (tmp_path / "_generated" / "reproducibility.md").read_text()
+    assert "## 03_x" in repro and "seed: `7`" in repro and "| `n` | `1` |" in repro
+    table = (tmp_path / "_generated" / "fragments" / "reported_vs_obtained.md").read_text()
+    assert "| gain | 48.5% | 12.0% | 03_x |  |" in table
+
+
+def test_comparison_rows_must_be_complete(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="lacks \\['obtained'\\]"):
+        report.save_comparisons(tmp_path, [{"quantity": "q", "reported": "1", "source": "s"}])
+
+
+def test_chromium_renders_and_screenshots(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    shot = browser.check_site(site, ["index", "chapters/a"], tmp_path / "shot.png")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_render_check_fails_when_front_page_lacks_a_toc_link(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    (site / "chapters" / "b.html").write_text("<html><body>orphan</body></html>")
+    with pytest.raises(BuildError, match="no navigation link to: chapters/b"):
+        browser.render_check(site / "index.html", tmp_path / "s.png", ["index", "chapters/a", "chapters/b"])
+
+
+def test_failing_chapter_stops_the_build_naming_notebook_and_cell(tmp_path: Path) -> None:
+    (tmp_path / "book").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "params").mkdir()
+    (tmp_path / "book" / "_toc.yml").write_text(TOC.replace("chapters/02_b.ipynb", "chapters/01_a"))
+    (tmp_path / "params" / "smoke.yaml").write_text("profile: smoke\nnotebooks:\n  01_a: {n: 2}\n")
+    (tmp_path / "notebooks" / "01_a.py").write_text(
+        '# %% tags=["parameters"]\nn: int = 1  # x\nout_dir: str = "o"  # y\n\n# %%\nassert n == 1, "n must be 1"\n')
+    with pytest.raises(NotebookError, match=r"notebook 01_a.py failed in cell 3 \\(index 2\\)(.|\n)*AssertionError: n must be 1"):
+        book.execute_chapters("smoke", tmp_path)
+    info = (tmp_path / "runs" / "smoke" / "01_a" / "run_info.json").read_text()
+    assert '"n": 2' in info and '"out_dir"' in info
+
+
+@pytest.mark.slow
+def test_full_smoke_book_build_passes_browser_check(tmp_path: Path) -> None:
+    copy = tmp_path / "repo"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "runs", "_build", "chapters"))
+    index = book.build_book("smoke", root=copy)
+    assert index.is_file() and (copy / "book" / "_build" / "screenshot.png").is_file()
