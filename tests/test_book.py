@@ -106,7 +106,7 @@ def test_failing_chapter_stops_the_build_naming_notebook_and_cell(tmp_path: Path
     (tmp_path / "params" / "smoke.yaml").write_text("profile: smoke\nnotebooks:\n  01_a: {n: 2}\n")
     (tmp_path / "notebooks" / "01_a.py").write_text(
         '# %% tags=["parameters"]\nn: int = 1  # x\nout_dir: str = "o"  # y\n\n# %%\nassert n == 1, "n must be 1"\n')
-    with pytest.raises(NotebookError, match=r"notebook 01_a.py failed in cell 3 \\(index 2\\)(.|\n)*AssertionError: n must be 1"):
+    with pytest.raises(NotebookError, match=r"notebook 01_a.py failed in cell 3 \(index 2\)(.|\n)*AssertionError: n must be 1"):
         book.execute_chapters("smoke", tmp_path)
     info = (tmp_path / "runs" / "smoke" / "01_a" / "run_info.json").read_text()
     assert '"n": 2' in info and '"out_dir"' in info

@@ -40,7 +40,12 @@ def print_report(table: Table4) -> None:
                   f"{run.num_clients} clients, {run.num_rounds if run.num_rounds is not None else '?'} rounds)")
     for note in table.choices:
         print(f"  note: {note}")
-    if not table.complete:
+    if not table.artifacts_dir.is_dir():
+        print(f"\nincomplete: the artifact directory {table.artifacts_dir} does not exist; expected the "
+              "paper's layout (baselines/summaries/*_summary.json, knexa_fl/logs/*.log). Produce it with "
+              "the federated-training chapter (`knexa train --method <name>`) or pass --artifacts DIR "
+              "of a run in that layout.", file=sys.stderr)
+    elif not table.complete:
         print(f"\nincomplete: {len(table.missing)} of 6 methods missing in {table.artifacts_dir}:", file=sys.stderr)
         for row in missing_report(table):
             print(f"- {row['Method']}: expected {row['Expected']}\n    found: {row['Found']}\n"
