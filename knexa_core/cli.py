@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from knexa_core.errors import KnexaError
@@ -12,6 +13,9 @@ from knexa_core.errors import KnexaError
 # sub-command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "book": ("knexa_core.book", "execute every chapter with papermill and build the HTML book"),
+    "evaluate": ("knexa_core.eval.command", "run generated completions in the sandbox: Pass@k and CodeBLEU"),
+    "splits": ("knexa_core.data.make_splits", "draw the Dirichlet non-IID federation splits (chapter 01)"),
+    "simulate": ("knexa_core.sim.cli", "run the CPM (LinUCB matchmaker) simulation: learning curves or the Figure 2 grid"),
     "reproduce": ("knexa_core.artifacts.reproduce", "recompute Table 4 from an artifact directory in the paper's layout"),
 }
 
@@ -33,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     except KnexaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # e.g. `knexa reproduce ... | head`: the reader left, nothing to report
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
+        return 0
 
 
 if __name__ == "__main__":
