@@ -7,6 +7,8 @@ typed literal assignments (``num_rounds: int = 20  # why``), which papermill ove
 from __future__ import annotations
 
 import ast
+import io
+import tokenize
 import re
 from pathlib import Path
 from typing import Any, Mapping
@@ -37,6 +39,14 @@ def parameters_cell(nb: nbformat.NotebookNode, name: str = "notebook") -> nbform
     return cell
 
 
+def _check_comments(source: str, name: str) -> None:
+    """Papermill silently drops a parameter whose trailing comment contains '='; refuse it."""
+    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
+        if tok.type == tokenize.COMMENT and "=" in tok.string:
+            raise NotebookError(f"{name}: parameters cell line {tok.start[0]}: the comment contains '=', "
+                                "which papermill misreads (the parameter would be dropped); reword it")
+
+
 def parse_parameters(source: str, name: str = "notebook") -> dict[str, Any]:
     """Parse a parameters cell: only ``name: type = literal`` statements are allowed.
 
@@ -49,6 +59,7 @@ def parse_parameters(source: str, name: str = "notebook") -> dict[str, Any]:
         tree = ast.parse(source)
     except SyntaxError as exc:
         raise NotebookError(f"{name}: parameters cell is not valid Python: {exc}") from None
+    _check_comments(source, name)
     params: dict[str, Any] = {}
     for stmt in tree.body:
         where = f"{name}: parameters cell line {stmt.lineno}"

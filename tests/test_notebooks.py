@@ -73,7 +73,8 @@ def test_untagged_first_code_cell_is_rejected(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("line", ["n = 3  # untyped", "n: int = 1 + 2  # derived",
-                                  "import os", "print('hi')", "n: int = len('ab')"])
+                                  "import os", "print('hi')", "n: int = len('ab')",
+                                  "n: int = 3  # paper: k=3"])
 def test_parameters_cell_accepts_only_typed_literals(line: str) -> None:
     with pytest.raises(NotebookError, match="parameters cell line 1"):
         notebooks.parse_parameters(line + "\n")
