@@ -7,23 +7,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # files only; notebooks still show the figure inline
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from knexa_core.artifacts import layout  # noqa: E402
-from knexa_core.artifacts.table4 import COLUMNS, REPORTED, Table4, display_value  # noqa: E402
-from knexa_core.io import atomic_path  # noqa: E402
+from knexa_core.artifacts import layout
+from knexa_core.artifacts.table4 import COLUMNS, REPORTED, Table4, display_value
+from knexa_core.io import atomic_path
 
 BAR_WIDTH = 0.38  # two bars per method fill most of the slot
 
 
 def plot_reported_vs_recomputed(table: Table4) -> Figure:
-    """Draw the chart (2 × 2 panels) and return the figure."""
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7), constrained_layout=True)
+    """Draw the chart (2 × 2 panels) and return the figure (not registered with pyplot)."""
+    fig = Figure(figsize=(9, 6.5), layout="constrained")
+    axes = fig.subplots(2, 2)
     x = np.arange(len(layout.METHODS))
     for ax, (label, key) in zip(axes.flat, COLUMNS):
         reported = [REPORTED[m][key] for m in layout.METHODS]

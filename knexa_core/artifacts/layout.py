@@ -104,6 +104,14 @@ def run_name(method: str, num_clients: int, tag: str = "") -> str:
     return f"{tag}_{stem}" if tag else stem
 
 
+def run_file(artifacts_dir: str | Path, method: str, num_clients: int, tag: str = "") -> Path:
+    """Where our writers put a run: the summary of a baseline, the log of KNEXA-FL."""
+    name = run_name(method, num_clients, tag)
+    if canonical_method(method) == KNEXA_FL:
+        return logs_dir(artifacts_dir) / (name + LOG_SUFFIX)
+    return summaries_dir(artifacts_dir) / (name + SUMMARY_SUFFIX)
+
+
 def sidecar(path: str | Path, suffix: str) -> Path:
     """The richer file beside a summary or log: ``X_summary.json``/``X.log`` -> ``X<suffix>``."""
     p = Path(path)

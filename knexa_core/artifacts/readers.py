@@ -131,7 +131,8 @@ def parse_final_line(line: str, path: str | Path = "<log>") -> tuple[int, dict[s
         raise ArtifactError(f"{path}: average_pass_at_k must be a dict, got {type(values).__name__}")
     absent = [k for k in (*PASS_KEYS, "codebleu") if k not in values]
     if absent:
-        raise ArtifactError(f"{path}: average_pass_at_k lacks {absent}; it needs pass@1, pass@5, pass@10, codebleu")
+        raise ArtifactError(f"{path}: average_pass_at_k lacks {absent}; "
+                            "it needs pass@1, pass@5, pass@10 and codebleu")
     metrics = {k: _fraction(values[k], k, Path(str(path))) for k in (*PASS_KEYS, "codebleu")}
     rounds = _ROUNDS_RE.search(line)
     return int(clients.group(1)), metrics, int(rounds.group(1)) if rounds else None

@@ -46,7 +46,8 @@ def print_report(table: Table4) -> None:
               "the federated-training chapter (`knexa train --method <name>`) or pass --artifacts DIR "
               "of a run in that layout.", file=sys.stderr)
     elif not table.complete:
-        print(f"\nincomplete: {len(table.missing)} of 6 methods missing in {table.artifacts_dir}:", file=sys.stderr)
+        print(f"\nincomplete: {len(table.missing)} of 6 methods missing in {table.artifacts_dir}:",
+              file=sys.stderr)
         for row in missing_report(table):
             print(f"- {row['Method']}: expected {row['Expected']}\n    found: {row['Found']}\n"
                   f"    fix: {row['How to produce']}", file=sys.stderr)

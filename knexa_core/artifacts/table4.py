@@ -65,10 +65,7 @@ class Table4:
 
     def relative(self, path: Path) -> str:
         """``path`` relative to the artifact directory (as shown in tables)."""
-        try:
-            return path.relative_to(self.artifacts_dir).as_posix()
-        except ValueError:
-            return str(path)
+        return _rel(path, self.artifacts_dir)
 
 
 def reported_gain() -> float:
@@ -100,9 +97,23 @@ def _select(method: str, runs: list[RunRecord], table_dir: Path) -> tuple[RunRec
     best = max(runs, key=_order)
     if len(runs) == 1:
         return best, None
-    rel = lambda r: f"{r.path.relative_to(table_dir).as_posix()} ({r.num_rounds} rounds)"  # noqa: E731
+    rel = lambda r: f"{_rel(r.path, table_dir)} ({r.num_rounds} rounds)"  # noqa: E731
     others = "; ".join(rel(r) for r in sorted(runs, key=_order, reverse=True) if r is not best)
-    return best, f"{method}: {len(runs)} usable runs; chose {rel(best)}, set aside {others} (rule: {SELECTION_RULE})"
+    return best, (f"{method}: {len(runs)} usable runs; chose {rel(best)}, set aside {others} "
+                  f"(rule: {SELECTION_RULE})")
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _relative_issue(issue: ArtifactIssue, root: Path) -> ArtifactIssue:
+    """The same issue with its file named relative to the artifact directory (shorter tables)."""
+    full = str(issue.path)
+    return ArtifactIssue(issue.method, issue.path, issue.problem.replace(full, _rel(Path(full), root)))
 
 
 def recompute_table4(artifacts_dir: str | Path, min_clients: int = DEFAULT_MIN_CLIENTS) -> Table4:
@@ -122,12 +133,13 @@ def recompute_table4(artifacts_dir: str | Path, min_clients: int = DEFAULT_MIN_C
         raise ConfigError(f"min_clients must be a positive integer (the paper's table: 6), got {min_clients!r}")
     root = Path(artifacts_dir)
     runs, issues = scan_artifacts(root)
+    issues = [_relative_issue(i, root) for i in issues]
     by_method: dict[str, list[RunRecord]] = {}
     for run in runs:
         if run.num_clients < min_clients:
-            issues.append(ArtifactIssue(run.method, str(run.path),
-                                        f"{run.path}: {run.num_clients} clients evaluated, fewer than the "
-                                        f"{min_clients} required (--min-clients / min_clients)"))
+            issues.append(ArtifactIssue(
+                run.method, str(run.path), f"{_rel(run.path, root)}: {run.num_clients} clients evaluated, "
+                f"fewer than the {min_clients} required (--min-clients / min_clients)"))
         else:
             by_method.setdefault(run.method, []).append(run)
     chosen, choices = {}, []
@@ -141,16 +153,19 @@ def recompute_table4(artifacts_dir: str | Path, min_clients: int = DEFAULT_MIN_C
 def expected_artifact(method: str, min_clients: int = DEFAULT_MIN_CLIENTS) -> str:
     """What the layout expects for ``method`` (the "Expected" column of the missing report)."""
     if method == layout.KNEXA_FL:
-        return ("knexa_fl/logs/<name>.log with a line 'FINAL_PASS_AT_K completed ... "
+        return ("knexa_fl/logs/*.log with a line 'FINAL_PASS_AT_K completed ... "
                 f"clients_evaluated=<n> ... average_pass_at_k={{...}}', n >= {min_clients}")
-    return (f"baselines/summaries/<name>_summary.json with \"method\": \"{method}\" "
-            f"and num_clients >= {min_clients}")
+    return f'baselines/summaries/*_summary.json with "method": "{method}", num_clients >= {min_clients}'
+
 
 
 def how_to_produce(method: str) -> str:
-    """The fix for a missing method (the federated-training chapter's command)."""
-    return (f"produce it with the federated-training chapter (`knexa train --method {method}`), "
-            "or point the artifact directory at a run in the paper's layout")
+    """The fix for a missing method.
+
+    ``knexa train`` is the command of the federated-training chapter, which a later issue adds;
+    the message names the chapter first so that it stays true before that command exists.
+    """
+    return f"produce it with the federated-training chapter (`knexa train --method {method}`)"
 
 
 def missing_report(table: Table4) -> list[dict[str, str]]:
@@ -160,7 +175,7 @@ def missing_report(table: Table4) -> list[dict[str, str]]:
     for method in table.missing:
         found = [i.problem for i in table.issues if i.method == method]
         if not found:
-            found = ["no file for this method"] if exists else [f"{table.artifacts_dir} does not exist"]
+            found = ["no file for this method"] if exists else ["the artifact directory does not exist"]
         rows.append({"Method": method, "Expected": expected_artifact(method, table.min_clients),
                      "Found": "; ".join(found), "How to produce": how_to_produce(method)})
     for issue in table.issues:
@@ -212,6 +227,28 @@ def side_by_side(table: Table4) -> list[dict[str, Any]]:
                              else "not recorded" if run else "-")
         rows.append(row)
     return rows
+
+
+def compact_rows(table: Table4) -> list[dict[str, str]]:
+    """:func:`side_by_side` in four narrow columns: ``"reported → recomputed (difference)"``."""
+    rows = []
+    for row in side_by_side(table):
+        cells = {label: f"{row[f'{label} reported']} → {row[f'{label} recomputed']}"
+                 + ("" if row[f"{label} diff"] == "-" else f" ({row[f'{label} diff']})")
+                 for label, _ in COLUMNS}
+        rows.append({"Method": row["Method"]} | cells)
+    return rows
+
+
+def provenance_markdown(table: Table4) -> str:
+    """A Markdown list: for each recomputed method its file, sha256, size of run and parameters."""
+    lines = []
+    for row in (r for r in side_by_side(table) if r["File"] != "missing"):
+        rounds = "rounds not recorded" if row["Rounds"] == "-" else f"{row['Rounds']} rounds"
+        params = row["Parameters"] if row["Parameters"] == "not recorded" else f"`{row['Parameters']}`"
+        lines.append(f"- **{row['Method']}**: `{row['File']}`, sha256 `{row['sha256']}`, "
+                     f"{row['Clients']} clients, {rounds}; parameters: {params}")
+    return "\n".join(lines) or "No method was recomputed, so there is no provenance to show."
 
 
 def comparison_rows(table: Table4, source: str = "04_recompute_artifacts") -> list[dict[str, str]]:

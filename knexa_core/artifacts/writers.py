@@ -112,8 +112,7 @@ def write_method_summary(
                               for k in PASS_KEYS},
         "final_metrics": {"codebleu": values["codebleu"]},
     }
-    path = layout.summaries_dir(artifacts_dir) / (
-        layout.run_name(canonical, num_clients, tag) + layout.SUMMARY_SUFFIX)
+    path = layout.run_file(artifacts_dir, canonical, num_clients, tag)
     write_json(path, summary)
     _write_sidecars(path, parameters, rounds, per_client)
     return path
@@ -151,8 +150,7 @@ def write_knexa_log(
         raise ArtifactError(f"log lines must be single lines without {FINAL_MARKER!r} "
                             "(write_knexa_log adds the final line itself)")
     text = "".join(f"{line}\n" for line in (*lines, final_line(num_clients, num_rounds, pass_at_k, codebleu)))
-    path = layout.logs_dir(artifacts_dir) / (
-        layout.run_name(layout.KNEXA_FL, num_clients, tag) + layout.LOG_SUFFIX)
+    path = layout.run_file(artifacts_dir, layout.KNEXA_FL, num_clients, tag)
     write_text(path, text)
     _write_sidecars(path, parameters, list(per_round or []), per_client)
     return path

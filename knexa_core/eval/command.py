@@ -1,0 +1,64 @@
+"""``knexa evaluate``: score a JSONL file of generated completions on HumanEval or MBPP.
+
+Usage (appendix "Evaluation harness")::
+
+    knexa evaluate --samples samples.jsonl --benchmark humaneval --k 1 5 10
+
+Each input row holds ``task_id`` and ``completion``. The command prints Pass@k and CodeBLEU and
+writes, next to the input, ``<name>_results.jsonl`` (one row per sample: task id, completion index,
+status, reason, CodeBLEU) and ``<name>_summary.json``, both atomically.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from knexa_core.data import load_humaneval, load_mbpp
+from knexa_core.data.loaders import read_jsonl
+from knexa_core.errors import ConfigError
+from knexa_core.eval.harness import DEFAULT_K, DEFAULT_TIMEOUT, evaluate_samples
+from knexa_core.io import write_json, write_text
+
+BENCHMARKS = ("humaneval", "mbpp")
+RESULT_FIELDS = ("task_id", "completion_id", "status", "reason", "codebleu")  # no timings: byte-stable
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--samples", required=True, type=Path, help="JSONL file with task_id and completion")
+    parser.add_argument("--benchmark", required=True, choices=BENCHMARKS, help="problems the samples answer")
+    parser.add_argument("--k", type=int, nargs="+", default=list(DEFAULT_K), help="Pass@k values (default 1 5 10)")
+    parser.add_argument("--mbpp", type=Path, default=None, help="MBPP JSONL file (default: $KNEXA_MBPP)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per program (default 3)")
+    parser.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default: one per core)")
+    parser.add_argument("--postprocess", action="store_true", help="cut completions at stop lines first")
+    parser.add_argument("--no-codebleu", action="store_true", help="skip CodeBLEU")
+
+
+def output_paths(samples: Path) -> tuple[Path, Path]:
+    """``<dir>/<stem>_results.jsonl`` and ``<dir>/<stem>_summary.json`` beside the samples file."""
+    stem = samples.name[: -len(".jsonl")] if samples.name.endswith(".jsonl") else samples.stem
+    return samples.with_name(f"{stem}_results.jsonl"), samples.with_name(f"{stem}_summary.json")
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.samples.is_file():
+        raise ConfigError(f"samples file not found: {args.samples}; pass a JSONL file with task_id and completion")
+    samples = list(read_jsonl(args.samples, ("task_id", "completion")))
+    problems = load_humaneval() if args.benchmark == "humaneval" else load_mbpp(args.mbpp)
+    result = evaluate_samples(problems, samples, k=args.k, workers=args.workers, timeout=args.timeout,
+                              codebleu=not args.no_codebleu, postprocess=args.postprocess)
+    results_path, summary_path = output_paths(args.samples)
+    rows = [{f: row[f] for f in RESULT_FIELDS} | {"completion": s["completion"]}
+            for row, s in zip(result.rows(), samples)]
+    write_text(results_path, "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rows))
+    summary = result.summary() | {"benchmark": args.benchmark, "samples_file": args.samples.name}
+    write_json(summary_path, summary)
+    print(f"{len(samples)} samples on {len(result.counts)} {args.benchmark} problems "
+          f"({', '.join(f'{n} {s}' for s, n in result.status_counts().items())})")
+    for key, value in result.pass_at_k.items():
+        print(f"{key}: {100 * value:.2f}%")
+    if result.codebleu is not None:
+        print(f"CodeBLEU: {result.codebleu:.4f}")
+    print(f"per-sample results: {results_path}\nsummary: {summary_path}")
+    return 0

@@ -1,0 +1,143 @@
+"""The three experiments of the simulation chapter and the files they write.
+
+* :func:`learning_dynamics` (supplementary Figure 1): Pass@1 proxy and cumulative regret per
+  round for Random, Hetero-Greedy, LinUCB and Oracle, 95% CIs across seeds.
+* :func:`run_grid` (Figure 2): clients x heterogeneity x seeds; final Pass@1, JS divergence of
+  the chosen pairs, LinUCB's gain over Random, CPM timings.
+* :func:`separability`: LinUCB on ``concat`` against ``interaction`` contexts.
+
+Every CSV except ``cpm_timing.csv`` (wall-clock times) is byte-identical for identical
+arguments. Chapter ``03_cpm_simulation``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from knexa_core.io import write_csv
+from knexa_core.sim.federation import make_federation
+from knexa_core.sim.runner import run_methods
+from knexa_core.sim.stats import mean_ci, summarize
+
+METHOD_LABELS = ("random", "hetero_greedy", "linucb", "oracle")
+CI_COLUMNS = ["sd", "ci95_low", "ci95_high", "n_seeds"]
+
+
+def method_specs(context: str = "concat") -> list[tuple[str, str, str]]:
+    """``(label, matcher, context)`` of the four methods compared in every experiment."""
+    return [(m, m, context) for m in METHOD_LABELS]
+
+
+def _runs(configs: Sequence[tuple[int, str]], seeds: Sequence[int], rounds: int, specs, lam, beta0,
+          progress: bool, desc: str) -> tuple[pd.DataFrame, list[dict]]:
+    """Run ``specs`` for every (clients, heterogeneity) config and seed; per-round rows and timings."""
+    rows, timings = [], []
+    jobs = [(n, h, s) for n, h in configs for s in seeds]
+    for n, het, seed in tqdm(jobs, desc=desc, unit="run", disable=not progress):
+        records, timing = run_methods(lambda: make_federation(n, het, seed), specs, rounds, seed,
+                                      lam=lam, beta0=beta0)
+        rows += [{"n_clients": n, "heterogeneity": het, **r} for r in records]
+        timings += [{"n_clients": n, "heterogeneity": het, "seed": seed, "method": m, **t}
+                    for m, t in timing.items()]
+    return pd.DataFrame(rows), timings
+
+
+def learning_dynamics(n_clients: int = 16, rounds: int = 100, seeds: Sequence[int] = range(5),
+                      heterogeneity: str = "high", context: str = "concat", lam: float = 1.0,
+                      beta0: float = 1.0, progress: bool = False) -> pd.DataFrame:
+    """Per-seed, per-round records of the four methods (long format)."""
+    df, _ = _runs([(n_clients, heterogeneity)], list(seeds), rounds, method_specs(context), lam, beta0,
+                  progress, "learning dynamics")
+    return df
+
+
+def write_learning_outputs(out_dir: str | Path, df: pd.DataFrame, prefix: str = "") -> dict[str, pd.DataFrame]:
+    """Write the learning/regret curves (means, as in the paper's release), CIs and per-seed rows."""
+    out = Path(out_dir)
+    tables = {"pass1": summarize(df, ["round", "method"], "mean_pass1"),
+              "regret": summarize(df, ["round", "method"], "cumulative_regret")}
+    write_csv(out / f"{prefix}learning_curve.csv", _records(tables["pass1"], ["round", "method", "mean_pass1"]),
+              ["round", "method", "mean_pass1"])
+    write_csv(out / f"{prefix}regret_curve.csv",
+              _records(tables["regret"], ["round", "method", "cumulative_regret"]),
+              ["round", "method", "cumulative_regret"])
+    for key, value in (("pass1", "mean_pass1"), ("regret", "cumulative_regret")):
+        cols = ["round", "method", value, *CI_COLUMNS]
+        write_csv(out / f"{prefix}{key}_ci.csv", _records(tables[key], cols), cols)
+    cols = ["seed", "round", "method", "mean_pass1", "regret", "cumulative_regret", "mean_js", "n_pairs"]
+    write_csv(out / f"{prefix}per_seed.csv", _records(df.sort_values(["method", "seed", "round"]), cols), cols)
+    return tables
+
+
+def _records(df: pd.DataFrame, cols: Sequence[str]) -> list[list]:
+    """Rows as plain Python values (so CSV floats are written by ``repr``)."""
+    return [[v.item() if isinstance(v, np.generic) else v for v in row] for row in df[list(cols)].itertuples(index=False)]
+
+
+def run_grid(ns: Sequence[int] = (8, 16, 32, 64), heterogeneities: Sequence[str] = ("low", "medium", "high"),
+             seeds: Sequence[int] = range(5), rounds: int = 100, context: str = "concat", lam: float = 1.0,
+             beta0: float = 1.0, progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The Figure 2 grid: one row per (clients, heterogeneity, seed, method), and the timings."""
+    df, timings = _runs([(n, h) for n in ns for h in heterogeneities], list(seeds), rounds,
+                        method_specs(context), lam, beta0, progress, "Figure 2 grid")
+    keys = ["n_clients", "heterogeneity", "seed", "method"]
+    final = df[df["round"] == rounds].set_index(keys)[["mean_pass1", "cumulative_regret"]]
+    js = df.groupby(keys, sort=True)["mean_js"].mean()
+    grid = final.rename(columns={"mean_pass1": "final_pass1"}).join(js).reset_index()
+    return grid.sort_values(keys).reset_index(drop=True), _timing_table(timings)
+
+
+def _timing_table(timings: list[dict]) -> pd.DataFrame:
+    rows = []
+    for t in timings:
+        observe = float(np.sum(t["observe"]))
+        rows.append({k: t[k] for k in ("n_clients", "heterogeneity", "seed", "method")} | {
+            "select_ms_median": 1e3 * float(np.median(t["select"])),
+            "rewards_per_s": t["rewards"] / observe if observe > 0 else float("nan")})
+    return pd.DataFrame(rows)
+
+
+def grid_gain(grid: pd.DataFrame) -> pd.DataFrame:
+    """Relative final Pass@1 gain of LinUCB over Random (%) per clients and heterogeneity, with CI."""
+    wide = grid.pivot_table(index=["n_clients", "heterogeneity", "seed"], columns="method",
+                            values="final_pass1").reset_index()
+    wide["gain_pct"] = 100.0 * (wide["linucb"] - wide["random"]) / wide["random"]
+    return summarize(wide, ["n_clients", "heterogeneity"], "gain_pct")
+
+
+def write_grid_outputs(out_dir: str | Path, grid: pd.DataFrame, timing: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Write ``grid.csv`` (per seed), ``grid_summary.csv``, ``grid_gain.csv`` and ``cpm_timing.csv``."""
+    out = Path(out_dir)
+    cols = ["n_clients", "heterogeneity", "seed", "method", "final_pass1", "mean_js", "cumulative_regret"]
+    write_csv(out / "grid.csv", _records(grid, cols), cols)
+    by = ["n_clients", "heterogeneity", "method"]
+    summary = summarize(grid, by, "final_pass1").merge(
+        summarize(grid, by, "mean_js")[[*by, "mean_js"]], on=by)
+    cols = [*by, "final_pass1", *CI_COLUMNS, "mean_js"]
+    write_csv(out / "grid_summary.csv", _records(summary, cols), cols)
+    gain = grid_gain(grid)
+    cols = ["n_clients", "heterogeneity", "gain_pct", *CI_COLUMNS]
+    write_csv(out / "grid_gain.csv", _records(gain, cols), cols)
+    tcols = ["n_clients", "heterogeneity", "seed", "method", "select_ms_median", "rewards_per_s"]
+    write_csv(out / "cpm_timing.csv", _records(timing, tcols), tcols)  # wall-clock: not byte-stable
+    return {"summary": summary, "gain": gain, "timing": timing}
+
+
+def separability(n_clients: int = 16, rounds: int = 100, seeds: Sequence[int] = range(5),
+                 heterogeneity: str = "high", lam: float = 1.0, beta0: float = 1.0,
+                 progress: bool = False) -> pd.DataFrame:
+    """Per-seed records of Random, LinUCB-concat, LinUCB-interaction and Oracle."""
+    specs = [("random", "random", "concat"), ("linucb_concat", "linucb", "concat"),
+             ("linucb_interaction", "linucb", "interaction"), ("oracle", "oracle", "concat")]
+    df, _ = _runs([(n_clients, heterogeneity)], list(seeds), rounds, specs, lam, beta0, progress, "separability")
+    return df
+
+
+def mean_and_ci(values: Iterable[float]) -> tuple[float, float, float]:
+    """``(mean, ci_low, ci_high)`` of a few per-seed values (for quoting in prose)."""
+    mean, _, low, high = mean_ci(list(values))
+    return mean, low, high

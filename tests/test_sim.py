@@ -1,0 +1,95 @@
+"""Tests of the synthetic federation, the experiment runner, its outputs and the CLI."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from knexa_core import cli
+from knexa_core.errors import ConfigError
+from knexa_core.sim.federation import ETA, FORGET, FederationEnv, make_federation
+from knexa_core.sim.linear import make_linear_env
+from knexa_core.sim.runner import run_methods
+from knexa_core.sim.stats import mean_ci, t_quantile
+
+
+def two_clients(kappa: float) -> FederationEnv:
+    compat = np.array([[1.0, kappa], [kappa, 1.0]])
+    competence = np.stack([np.full(12, 0.6), np.full(12, 0.2)])
+    return FederationEnv(np.array([0, 1]), np.full((2, 12), 1 / 12), compat, competence,
+                         np.random.default_rng(0), noise=0.0)
+
+
+def test_expected_reward_hand_computed_two_clients():
+    env = two_clients(0.5)
+    r = env.expected_rewards()
+    assert (ETA, FORGET) == (0.3, 0.1)  # the constants the numbers below are computed with
+    assert r[0, 1] == pytest.approx(0.3 * (0.5 * 0.4 - 0.1 * 0.5 * 0.2))  # complementary, half compatible
+    assert r[1, 0] == pytest.approx(0.3 * (0.0 - 0.1 * 0.5 * 0.6))        # weaker teacher: forgetting only
+    assert two_clients(1.0).expected_rewards()[0, 1] == pytest.approx(0.3 * 0.4)
+
+
+def test_step_applies_dynamics_and_tracks_profile_features():
+    env = two_clients(0.5)
+    observed = env.step([(0, 1)])
+    assert observed == pytest.approx([0.057])
+    assert env.competence[1] == pytest.approx(np.full(12, 0.257)) and env.competence[0] == pytest.approx(0.6)
+    prof = env.profiles()
+    assert prof[1, 8] == pytest.approx(0.257) and prof[1, 9] == pytest.approx(0.057)  # pass1, pass1_delta
+    assert prof[0, 18] == 1.0 and prof[1, 19] == 1.0                                 # teach / learn rates
+    with pytest.raises(ConfigError):
+        env.step([(0, 1), (1, 0)])
+
+
+def test_federation_copies_are_identical_and_independent():
+    a, b = make_federation(12, "high", 3), make_federation(12, "high", 3)
+    assert np.array_equal(a.competence, b.competence) and np.array_equal(a.histograms, b.histograms)
+    a.step([(0, 1)])
+    assert not np.array_equal(a.competence, b.competence)
+    low = make_federation(200, "low", 0).histograms.max(axis=1).mean()
+    high = make_federation(200, "high", 0).histograms.max(axis=1).mean()
+    assert low < 0.2 < 0.6 < high  # concentration 10 gives flat histograms, 0.1 peaked ones
+    with pytest.raises(ConfigError):
+        make_federation(8, "extreme", 0)
+
+
+def test_linucb_regret_flattens_in_a_linear_environment_random_grows_linearly():
+    specs = [("random", "random", "concat"), ("linucb", "linucb", "concat")]
+    rows, _ = run_methods(lambda: make_linear_env(16, 0), specs, rounds=100, seed=0)
+    regret = {m: np.array([r["regret"] for r in rows if r["method"] == m]) for m, _, _ in specs}
+    lin_first, lin_second = regret["linucb"][:50].sum(), regret["linucb"][50:].sum()
+    rnd_first, rnd_second = regret["random"][:50].sum(), regret["random"][50:].sum()
+    assert lin_second < 0.25 * lin_first
+    assert 0.7 < rnd_second / rnd_first < 1.3 and rnd_second > 10 * lin_second
+
+
+def test_t_quantile_and_confidence_interval():
+    assert t_quantile(0.975, 4) == pytest.approx(2.7764451, abs=1e-5)
+    assert t_quantile(0.975, 1) == pytest.approx(12.7062047, abs=1e-4)
+    mean, sd, low, high = mean_ci([1.0, 2.0, 3.0])
+    assert (mean, sd) == (2.0, 1.0) and high - mean == pytest.approx(4.3026527 / np.sqrt(3), abs=1e-5)
+
+
+def test_cli_simulate_is_byte_identical_and_has_the_paper_columns(tmp_path):
+    args = ["simulate", "--clients", "6", "--rounds", "6", "--seeds", "0", "1", "--heterogeneity", "medium"]
+    for name in ("a", "b"):
+        assert cli.main([*args, "--out", str(tmp_path / name)]) == 0
+    for f in ("learning_curve.csv", "regret_curve.csv", "pass1_ci.csv", "regret_ci.csv", "per_seed.csv"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+    lines = (tmp_path / "a" / "learning_curve.csv").read_text().splitlines()
+    assert lines[0] == "round,method,mean_pass1" and len(lines) == 1 + 6 * 4
+    assert (tmp_path / "a" / "regret_curve.csv").read_text().startswith("round,method,cumulative_regret\n")
+
+
+def test_cli_grid_is_byte_identical(tmp_path):
+    args = ["simulate", "--grid", "--grid-clients", "4", "6", "--rounds", "4", "--seeds", "0", "1"]
+    for name in ("a", "b"):
+        assert cli.main([*args, "--out", str(tmp_path / name)]) == 0
+    for f in ("grid.csv", "grid_summary.csv", "grid_gain.csv"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
+    gain = (tmp_path / "a" / "grid_gain.csv").read_text().splitlines()
+    assert gain[0] == "n_clients,heterogeneity,gain_pct,sd,ci95_low,ci95_high,n_seeds" and len(gain) == 1 + 2 * 3
+
+
+def test_cli_rejects_bad_arguments(capsys):
+    assert cli.main(["simulate", "--clients", "1", "--out", "unused"]) == 1
+    assert "at least 2 clients" in capsys.readouterr().err
