@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import yaml
-from tqdm.auto import tqdm
+from tqdm.std import tqdm
 
 from knexa_core import browser, notebooks, report
+from knexa_core.progress import quiet_progress
 from knexa_core.errors import BuildError
 from knexa_core.io import read_json, write_text
 from knexa_core.profiles import DEFAULT_PROFILE, PROFILES, load_profile, repo_root
@@ -59,11 +60,15 @@ def toc_chapters(book_dir: Path) -> list[str]:
     return [p[len(CHAPTER_PREFIX):] for p in toc_pages(book_dir) if p.startswith(CHAPTER_PREFIX)]
 
 
-def chapter_parameters(profile: dict[str, Any], name: str, source: Path, run_dir: Path) -> dict[str, Any]:
-    """The profile's parameters for ``name`` plus ``profile``/``out_dir`` when the notebook has them."""
+def chapter_parameters(profile: dict[str, Any], name: str, source: Path, run_dir: Path,
+                       cwd: Path) -> dict[str, Any]:
+    """The profile's parameters for ``name`` plus ``profile``/``out_dir`` when the notebook has them.
+
+    ``out_dir`` is given relative to ``cwd`` (the notebooks' folder), as a reader would type it.
+    """
     params = dict(profile["notebooks"].get(name, {}))
     known = notebooks.notebook_parameters(source)
-    injected = {"profile": profile["profile"], "out_dir": str(run_dir / name)}
+    injected = {"profile": profile["profile"], "out_dir": os.path.relpath(run_dir / name, cwd)}
     params.update({k: v for k, v in injected.items() if k in known})
     return params
 
@@ -79,15 +84,16 @@ def execute_chapters(profile_name: str, root: Path) -> list[Path]:
     shutil.rmtree(executed, ignore_errors=True)
     run_dir = root / "runs" / profile_name
     runs = []
-    for name in (bar := tqdm(names, desc="notebooks", unit="nb")):
-        bar.set_postfix_str(name)
-        source = root / "notebooks" / f"{name}.py"
-        params = chapter_parameters(profile, name, source, run_dir)
-        (run_dir / name).mkdir(parents=True, exist_ok=True)
-        save_run_info(run_dir / name / "run_info.json", {"profile": profile_name, **params},
-                      seed=params.get("seed"))
-        notebooks.execute(source, executed / f"{name}.ipynb", params, cwd=root / "notebooks")
-        runs.append(run_dir / name)
+    with quiet_progress():  # bars inside the kernels would end up on the book's pages
+        for name in (bar := tqdm(names, desc="notebooks", unit="nb")):
+            bar.set_postfix_str(name)
+            source = root / "notebooks" / f"{name}.py"
+            params = chapter_parameters(profile, name, source, run_dir, root / "notebooks")
+            (run_dir / name).mkdir(parents=True, exist_ok=True)
+            save_run_info(run_dir / name / "run_info.json", {"profile": profile_name, **params},
+                          seed=params.get("seed"))
+            notebooks.execute(source, executed / f"{name}.ipynb", params, cwd=root / "notebooks")
+            runs.append(run_dir / name)
     return runs
 
 

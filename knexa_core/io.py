@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import io
 import json
 import os
@@ -87,3 +88,8 @@ def read_json(path: str | os.PathLike, error: type[KnexaError] = KnexaError) -> 
         raise error(f"{p}: file not found") from None
     except json.JSONDecodeError as exc:
         raise error(f"{p}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file's bytes (provenance of inputs and artifacts)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -9,7 +9,6 @@ raises :class:`~knexa_core.errors.ArtifactError` naming the file and what is wro
 from __future__ import annotations
 
 import ast
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 from knexa_core.artifacts import layout
 from knexa_core.errors import ArtifactError
-from knexa_core.io import read_json
+from knexa_core.io import read_json, sha256_file
 
 PASS_KEYS = ("pass@1", "pass@5", "pass@10")
 FINAL_MARKER = "FINAL_PASS_AT_K completed"  # the log line that carries KNEXA-FL's final numbers
@@ -47,11 +46,6 @@ class ArtifactIssue:
     method: str  # "" when the file could not be attributed to a Table-4 method
     path: str    # "" when no file was found at all
     problem: str
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes (the provenance column of the table)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _fraction(value: Any, what: str, path: Path) -> float:

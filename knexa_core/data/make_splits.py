@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from knexa_core.artifacts import layout
 from knexa_core.data.categories import CATEGORIES, category_histogram
 from knexa_core.data.loaders import (default_humaneval_path, load_humaneval, load_mbpp, mbpp_number,
                                      resolve_mbpp_path)
@@ -32,7 +33,7 @@ from knexa_core.data.roster import Client, default_roster_path, load_roster, sca
 from knexa_core.data.schema import Problem
 from knexa_core.data.splits import FederationSplit, mean_pairwise_js, pairwise_js, split_federation
 from knexa_core.errors import ConfigError, DataError
-from knexa_core.io import dumps_json, read_json, write_json
+from knexa_core.io import dumps_json, read_json, sha256_file, write_json
 
 SEED = 42  # the paper's run seed (and C0's seed)
 ALPHA = 0.1  # the paper's Dirichlet concentration
@@ -40,8 +41,8 @@ N_TEST = 116  # the paper's global test set
 N_TRANSFER = 128  # the paper's knowledge-transfer set X_u
 MBPP_POOL_IDS = (11, 310)  # inclusive: the first 300 of MBPP's standard test range 11-510
 MBPP_TRANSFER_IDS = (601, 974)  # inclusive: MBPP's train range, outside the study pool
-SPLITS_DIR = Path("data") / "splits"
-ROSTER_FILE = Path("roster") / "client_roster.json"
+SPLITS_DIR = layout.splits_dir("")  # data/splits, relative to the artifact root
+ROSTER_FILE = layout.roster_path("")  # roster/client_roster.json
 MANIFEST = "split_manifest.json"
 
 
@@ -56,10 +57,6 @@ class SplitSetup:
     n_transfer: int
     inputs: dict[str, dict[str, Any]]  # name -> file name, sha256, number of problems
     fallback: str = ""  # why MBPP was not used ("" when it was)
-
-
-def sha256_file(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _input_record(path: Path | None, problems: Sequence[Problem], fallback: str) -> dict[str, Any]:

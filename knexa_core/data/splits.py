@@ -26,6 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
+from knexa_core.cpm.profiles import js_divergence as cpm_js_divergence
 from knexa_core.data.categories import CATEGORIES, category_histogram
 from knexa_core.data.roster import Client
 from knexa_core.data.schema import Problem
@@ -211,27 +212,22 @@ def argmax_dirichlet_assign(problems: Sequence[Problem], clients: Sequence[Clien
 
 
 def js_divergence(p: np.ndarray, q: np.ndarray) -> float:
-    """Jensen-Shannon divergence in bits (0 = identical, 1 = disjoint support)."""
+    """Jensen-Shannon divergence in bits (0 = identical, 1 = disjoint support) of two count or
+    frequency histograms (normalized here); the CPM's vectorized form does the arithmetic."""
     p, q = np.asarray(p, float), np.asarray(q, float)
     if p.sum() <= 0 or q.sum() <= 0:
         raise ValueError("JS divergence needs two non-empty histograms")
-    p, q = p / p.sum(), q / q.sum()
-    m = (p + q) / 2
-
-    def kl(a: np.ndarray) -> float:
-        nz = a > 0
-        return float(np.sum(a[nz] * np.log2(a[nz] / m[nz])))
-
-    return max(0.0, (kl(p) + kl(q)) / 2)
+    return float(cpm_js_divergence(p / p.sum(), q / q.sum()))
 
 
 def pairwise_js(histograms: np.ndarray) -> np.ndarray:
     """Symmetric matrix of JS divergences between the rows of ``histograms``."""
-    n = len(histograms)
-    out = np.zeros((n, n))
-    for i in range(n):
-        for j in range(i + 1, n):
-            out[i, j] = out[j, i] = js_divergence(histograms[i], histograms[j])
+    h = np.asarray(histograms, float)
+    if (h.sum(axis=1) <= 0).any():
+        raise ValueError("JS divergence needs non-empty histograms")
+    h = h / h.sum(axis=1, keepdims=True)
+    out = cpm_js_divergence(h[:, None, :], h[None, :, :])
+    np.fill_diagonal(out, 0.0)
     return out
 
 

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
-from tqdm import tqdm  # plain: tqdm.auto warns inside notebooks without ipywidgets
+from knexa_core.progress import progress as progress_bar
 
 from knexa_core.data.schema import Problem
 from knexa_core.errors import EvaluationError
@@ -94,7 +94,7 @@ def run_programs(programs: Sequence[str], workers: int | None = None, timeout: f
     workers = workers or os.cpu_count() or 1
     results: list[ExecResult | None] = [None] * len(programs)
     with ThreadPoolExecutor(max_workers=workers) as pool, \
-            tqdm(total=len(programs), desc=desc, unit="prog", disable=not progress) as bar:
+            progress_bar(total=len(programs), desc=desc, unit="prog", disable=not progress) as bar:
         futures = {pool.submit(run_program, code, timeout, limits): i for i, code in enumerate(programs)}
         for future in as_completed(futures):
             results[futures[future]] = future.result()

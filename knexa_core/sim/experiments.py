@@ -16,7 +16,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from knexa_core.progress import progress as progress_bar
 
 from knexa_core.io import write_csv
 from knexa_core.sim.federation import make_federation
@@ -37,7 +37,7 @@ def _runs(configs: Sequence[tuple[int, str]], seeds: Sequence[int], rounds: int,
     """Run ``specs`` for every (clients, heterogeneity) config and seed; per-round rows and timings."""
     rows, timings = [], []
     jobs = [(n, h, s) for n, h in configs for s in seeds]
-    for n, het, seed in tqdm(jobs, desc=desc, unit="run", disable=not progress):
+    for n, het, seed in progress_bar(jobs, desc=desc, unit="run", disable=not progress):
         records, timing = run_methods(lambda: make_federation(n, het, seed), specs, rounds, seed,
                                       lam=lam, beta0=beta0)
         rows += [{"n_clients": n, "heterogeneity": het, **r} for r in records]
