@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -41,9 +43,11 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown
 from myst_nb import glue
 
 from knexa_core.data import load_humaneval, load_mbpp
+from knexa_core.errors import DataError
 from knexa_core.eval import (Limits, codebleu_pair, evaluate_references, evaluate_samples, isolation,
                              pass_at_k, run_program)
 from knexa_core.io import write_csv
@@ -53,7 +57,10 @@ out, figures = Path(out_dir), Path(figures_dir)
 n_workers = workers or None
 limit = max_problems or None
 humaneval = load_humaneval()[:limit]
-mbpp = load_mbpp(mbpp_path or None)[:limit]
+try:
+    mbpp, mbpp_missing = load_mbpp(mbpp_path or None)[:limit], ""
+except DataError as exc:  # a fresh offline machine: the MBPP section says how to supply it
+    mbpp, mbpp_missing = [], str(exc)
 
 # %% [markdown]
 # ## How is one program run?
@@ -157,43 +164,46 @@ pd.DataFrame(wrong.rows())[["task_id", "status", "reason"]].head(6)
 # that exceeds the time limit gets a second run with a longer one, to tell slow from wrong.
 
 # %%
-mb = evaluate_references(mbpp, workers=n_workers, timeout=timeout, progress=False)
-mb_passed, mb_total = mb.status_counts()["passed"], len(mbpp)
-rest = [s for s in mb.samples if s.status != "passed"]
-retry_ids = {s.task_id for s in rest if s.status == "timeout"}
-retry = evaluate_references([p for p in mbpp if p.task_id in retry_ids], workers=n_workers,
-                            timeout=retry_timeout, progress=False) if retry_ids else None
-retried = {s.task_id: s for s in retry.samples} if retry else {}
-mb_after_retry = mb_passed + sum(s.status == "passed" for s in retried.values())
-glue("mb_passed", mb_passed, display=False)
-glue("mb_total", mb_total, display=False)
-glue("mb_after_retry", mb_after_retry, display=False)
-slowest = max(retried.values(), key=lambda r: r.duration, default=None)
-if not rest:
-    mb_verdict = "no reference missed the limit"
-elif mb_after_retry == mb_total:
-    mb_verdict = (f"every reference that missed it is slow, not wrong (the slowest, {slowest.task_id}, "
-                  f"took {slowest.duration:.1f} s in the retry)")
+if mbpp:
+    mb = evaluate_references(mbpp, workers=n_workers, timeout=timeout, progress=False)
+    mb_passed, mb_total = mb.status_counts()["passed"], len(mbpp)
+    rest = [s for s in mb.samples if s.status != "passed"]
+    retry_ids = {s.task_id for s in rest if s.status == "timeout"}
+    retry = evaluate_references([p for p in mbpp if p.task_id in retry_ids], workers=n_workers,
+                                timeout=retry_timeout, progress=False) if retry_ids else None
+    retried = {s.task_id: s for s in retry.samples} if retry else {}
+    mb_after_retry = mb_passed + sum(s.status == "passed" for s in retried.values())
+    slowest = max(retried.values(), key=lambda r: r.duration, default=None)
+    if not rest:
+        mb_verdict = "no reference missed the limit"
+    elif mb_after_retry == mb_total:
+        mb_verdict = (f"every reference that missed it is slow, not wrong (the slowest, {slowest.task_id}, "
+                      f"took {slowest.duration:.1f} s in the retry)")
+    else:
+        mb_verdict = f"{mb_total - mb_after_retry} fail even then; their reasons are in the table"
+    mb_note = (f"all that time out at {timeout:g} s pass at {retry_timeout:g} s: slow, not wrong"
+               if mb_after_retry == mb_total else f"{mb_total - mb_after_retry} fail: see the appendix's table")
+    mb_sentence = (f"{mb_passed} of {mb_total} MBPP reference solutions pass within {timeout:g} s each; "
+                   f"the table lists any others with their reasons. With {retry_timeout:g} s for those that "
+                   f"timed out, {mb_after_retry} pass: {mb_verdict}.")
+    mb_summary = f"{mb_passed} of {mb_total} MBPP references pass within {timeout:g} s"
+    mb_table = pd.DataFrame([{"task_id": s.task_id, "status": s.status, "reason": s.reason,
+                              f"with {retry_timeout:g} s": retried[s.task_id].status if s.task_id in retried else "-"}
+                             for s in rest], columns=["task_id", "status", "reason", f"with {retry_timeout:g} s"])
 else:
-    mb_verdict = f"{mb_total - mb_after_retry} fail even then; their reasons are in the table"
-mb_note = (f"all that time out at {timeout:g} s pass at {retry_timeout:g} s: slow, not wrong"
-           if mb_after_retry == mb_total else f"{mb_total - mb_after_retry} fail: see the appendix's table")
-glue("mb_verdict", mb_verdict, display=False)
-glue("timeout", timeout, display=False)
-glue("retry_timeout", retry_timeout, display=False)
-pd.DataFrame([{"task_id": s.task_id, "status": s.status, "reason": s.reason,
-               f"with {retry_timeout:g} s": retried[s.task_id].status if s.task_id in retried else "-"}
-              for s in rest], columns=["task_id", "status", "reason", f"with {retry_timeout:g} s"])
+    mb, mb_table = None, pd.DataFrame(columns=["task_id", "status", "reason"])
+    mb_sentence = f"**MBPP was not found, so this section did not run.** {mbpp_missing}."
+    mb_summary = "MBPP was not evaluated (not found on this machine)"
+glue("mb_sentence", Markdown(mb_sentence), display=False)
+glue("mb_summary", mb_summary, display=False)
+mb_table
 
 # %% [markdown]
-# {glue:text}`mb_passed` of {glue:text}`mb_total` MBPP reference solutions pass within
-# {glue:text}`timeout` s each; the table lists any others with their reasons. With
-# {glue:text}`retry_timeout` s for those that timed out, {glue:text}`mb_after_retry` pass:
-# {glue:text}`mb_verdict`.
+# {glue:md}`mb_sentence`
 
 # %%
 rows = [{"benchmark": b, "task_id": s.task_id, "status": s.status, "reason": s.reason}
-        for b, res in (("humaneval", he), ("mbpp", mb)) for s in res.samples]
+        for b, res in (("humaneval", he), ("mbpp", mb)) if res for s in res.samples]
 results_csv = write_csv(out / "reference_results.csv", rows, ["benchmark", "task_id", "status", "reason"])
 
 # %% [markdown]
@@ -254,10 +264,9 @@ comparison_file = save_comparisons(out, [
     {"quantity": "Deliberately wrong HumanEval completions passing", "reported": "0 (expected)",
      "obtained": f"{wrong_passed}/{wrong_total}", "source": "A1_evaluation_harness",
      "note": "return None, sys.exit(0) and os._exit(0) before the tests"},
-    {"quantity": "MBPP reference solutions passing their tests", "reported": f"{mb_total}/{mb_total} (expected)",
-     "obtained": f"{mb_passed}/{mb_total} at {timeout:g} s; {mb_after_retry}/{mb_total} at {retry_timeout:g} s",
-     "source": "A1_evaluation_harness", "note": mb_note},
-])
+] + ([{"quantity": "MBPP reference solutions passing their tests", "reported": f"{mb_total}/{mb_total} (expected)",
+        "obtained": f"{mb_passed}/{mb_total} at {timeout:g} s; {mb_after_retry}/{mb_total} at {retry_timeout:g} s",
+        "source": "A1_evaluation_harness", "note": mb_note}] if mbpp else []))
 
 # %% [markdown]
 # ## Summary
@@ -267,8 +276,7 @@ comparison_file = save_comparisons(out, [
 #   harness, and leave nothing behind.
 # - A sample passes only when its tests really ran: all {glue:text}`he_total` HumanEval canonical
 #   solutions pass the real `check()`, while {glue:text}`wrong_passed` deliberately wrong or
-#   early-exiting completions do; {glue:text}`mb_passed` of {glue:text}`mb_total` MBPP references
-#   pass within {glue:text}`timeout` s.
+#   early-exiting completions do; {glue:text}`mb_summary`.
 # - Pass@k uses the unbiased estimator per problem; CodeBLEU is averaged per sample and rewards
 #   similarity, not correctness.
 # - `knexa evaluate --samples FILE.jsonl --benchmark humaneval --k 1 5 10` applies all of this to a

@@ -13,3 +13,14 @@ def test_appendix_notebook_smoke(notebook_runner, tmp_path):
     assert obtained["MBPP reference solutions passing their tests"].startswith("20/20")
     assert (tmp_path / "figures" / "A1_pass_at_k.png").is_file()
     assert (tmp_path / "out" / "reference_results.csv").read_text().count("\n") == 41  # header + 40
+
+
+def test_appendix_without_mbpp_says_so_and_still_proves_humaneval(notebook_runner, tmp_path, monkeypatch):
+    monkeypatch.delenv("KNEXA_MBPP", raising=False)  # the kernel inherits this environment
+    nb = notebook_runner("A1_evaluation_harness", mbpp_path=str(tmp_path / "no_such_mbpp.jsonl"))
+    glued = " ".join(str(o.get("data", {})) for c in nb.cells for o in c.get("outputs", []))
+    assert "MBPP was not found" in glued and "KNEXA_MBPP" in glued
+    rows = json.loads((tmp_path / "out" / "comparison.json").read_text())
+    assert [r["quantity"] for r in rows] == ["HumanEval canonical solutions passing the real check()",
+                                             "Deliberately wrong HumanEval completions passing"]
+    assert (tmp_path / "out" / "reference_results.csv").read_text().count("\n") == 21  # header + 20
