@@ -120,7 +120,7 @@ def write_generated_pages(book_dir: Path, profile_name: str, runs: list[Path]) -
     gen = book_dir / "_generated"
     write_text(gen / "reproducibility.md", _reproducibility_page(profile_name, runs))
     write_text(gen / "fragments" / "reported_vs_obtained.md",
-               report.comparisons_markdown(report.load_comparisons(runs)))
+               report.comparisons_markdown(report.load_comparisons(runs), [run.name for run in runs]))
 
 
 def install_mathjax(book_dir: Path) -> Path:

@@ -42,13 +42,19 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def comparisons_markdown(rows: list[Mapping[str, str]]) -> str:
-    """A Markdown table of comparison rows (or a sentence saying none were computed yet)."""
+def comparisons_markdown(rows: list[Mapping[str, str]], chapters: Iterable[str] = ()) -> str:
+    """Markdown tables of comparison rows, one per chapter (or a sentence if none were computed).
+
+    A chapter named in ``chapters`` (a page ``chapters/<name>`` of the book) gets a link to its page.
+    """
     if not rows:
         return ("*No chapter of this build has computed a number that the paper reports yet; "
                 "the reported values are listed below for reference.*\n")
-    lines = ["| Quantity | Reported (paper) | Obtained (this build) | Chapter | Note |",
-             "|---|---|---|---|---|"]
-    for r in rows:
-        lines.append("| " + " | ".join(_cell(r.get(f, "")) for f in (*FIELDS, "note")) + " |")
-    return "\n".join(lines) + "\n"
+    linked, lines = set(chapters), []
+    for source in dict.fromkeys(r["source"] for r in rows):
+        title = f"{{doc}}`chapters/{source}`" if source in linked else f"`{source}`"
+        lines += ["", f"**From {title}**", "", "| Quantity | Reported (paper) | Obtained (this build) | Note |",
+                  "|---|---|---|---|"]
+        lines += ["| " + " | ".join(_cell(r.get(f, "")) for f in ("quantity", "reported", "obtained", "note")) + " |"
+                  for r in rows if r["source"] == source]
+    return "\n".join(lines[1:]) + "\n"

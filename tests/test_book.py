@@ -77,7 +77,7 @@ def test_generated_pages_gather_comparisons_and_run_info(tmp_path: Path) -> None
     repro = (tmp_path / "_generated" / "reproducibility.md").read_text()
     assert "## 03_x" in repro and "seed: `7`" in repro and "| `n` | `1` |" in repro
     table = (tmp_path / "_generated" / "fragments" / "reported_vs_obtained.md").read_text()
-    assert "| gain | 48.5% | 12.0% | 03_x |  |" in table
+    assert "**From {doc}`chapters/03_x`**" in table and "| gain | 48.5% | 12.0% |  |" in table
 
 
 def test_comparison_rows_must_be_complete(tmp_path: Path) -> None:
