@@ -44,6 +44,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, replace
+from typing import Iterator
 
 import psutil
 
@@ -143,13 +144,18 @@ _ALL: list[_Server] = []
 _LOCK = threading.Lock()
 
 
-def _take_server() -> _Server:
-    """An idle live server (dead ones found on the way are dropped), or a new one."""
+def _idle_servers() -> Iterator[_Server]:
+    """Take the idle servers out of the pool, one at a time."""
     while True:
         try:
-            server = _IDLE.get_nowait()
+            yield _IDLE.get_nowait()
         except queue.Empty:
-            break
+            return
+
+
+def _take_server() -> _Server:
+    """An idle live server (dead ones found on the way are dropped), or a new one."""
+    for server in _idle_servers():
         if server.proc.poll() is None:
             return server
         _drop_server(server)
@@ -179,11 +185,7 @@ def server_pids() -> set[int]:
 
 def shutdown_servers() -> None:
     """Stop the idle sandbox servers (a later run starts new ones); e.g. between training rounds."""
-    while True:
-        try:
-            server = _IDLE.get_nowait()
-        except queue.Empty:
-            break
+    for server in _idle_servers():
         _drop_server(server)
 
 
