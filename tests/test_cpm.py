@@ -206,6 +206,22 @@ def test_exact_select_with_short_lists_equals_full_matrix():
     assert prefilter.exact_select(bandit, p, 30, 3, m=4) == bandit.select_pairs(p, 30, 3)
 
 
+def test_exact_select_is_exact_when_duplicate_profiles_tie():
+    rng = np.random.default_rng(7)
+    base = random_profiles(rng, 6)
+    p = base[np.arange(24) % 6]  # every profile four times: many equal scores at the cut-off
+    bandit = trained_bandit(rng, base)
+    for m in (2, 3, 5):
+        assert prefilter.exact_select(bandit, p, 12, 2, m=m) == bandit.select_pairs(p, 12, 2)
+
+
+def test_interaction_context_reads_the_histogram_at_the_end_of_any_profile():
+    short = np.zeros((2, 16))  # the release's 16-d profiles end with the histogram too
+    short[0, -12] = short[1, -1] = 1.0  # disjoint histograms: JS = 1
+    x = pair_contexts(short, [(0, 1)], "interaction")
+    assert x[0, -1] == pytest.approx(1.0)
+
+
 def test_prefilter_gives_valid_near_exact_selection(monkeypatch):
     monkeypatch.setattr(prefilter, "EXACT_BELOW", 8)
     rng = np.random.default_rng(6)

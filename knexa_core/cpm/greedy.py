@@ -133,8 +133,16 @@ def _compact(cand, vals, alive):
 def top_lists(scores: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``m`` best candidates of each row, sorted by (−score, column); ``-inf`` pads short rows."""
     m = min(m, scores.shape[1])
-    part = np.argpartition(-scores, m - 1, axis=1)[:, :m] if m < scores.shape[1] else \
-        np.broadcast_to(np.arange(scores.shape[1]), scores.shape).copy()
+    if m < scores.shape[1]:
+        part = np.argpartition(-scores, m - 1, axis=1)[:, :m]
+        cut = np.take_along_axis(scores, part, axis=1).min(axis=1)
+        # argpartition picks arbitrarily among scores equal to the cut-off value; where such ties
+        # straddle the cut, redo the row with a stable sort so the smallest columns win
+        tied = np.flatnonzero((scores >= cut[:, None]).sum(axis=1) > m)
+        if tied.size:
+            part[tied] = np.argsort(-scores[tied], axis=1, kind="stable")[:, :m]
+    else:
+        part = np.broadcast_to(np.arange(scores.shape[1]), scores.shape).copy()
     pv = np.take_along_axis(scores, part, axis=1)
     order = np.lexsort((part, -pv), axis=1)
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(pv, order, axis=1)

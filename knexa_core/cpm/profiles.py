@@ -35,9 +35,8 @@ N_CATEGORIES = 12  # bins of the category histogram (the 12 categories of the da
 N_FAMILIES = len(FAMILIES)
 D_P = N_FAMILIES + len(PERFORMANCE_FEATURES) + N_CATEGORIES  # = 32, the paper's d_p
 
-FAMILY_SLICE = slice(0, N_FAMILIES)
 PERFORMANCE_SLICE = slice(N_FAMILIES, N_FAMILIES + len(PERFORMANCE_FEATURES))
-HISTOGRAM_SLICE = slice(D_P - N_CATEGORIES, D_P)
+HISTOGRAM_SLICE = slice(-N_CATEGORIES, None)  # the last 12 entries, whatever the profile size
 PASS1_INDEX = N_FAMILIES + PERFORMANCE_FEATURES.index("pass1")
 
 
