@@ -18,6 +18,10 @@ class DataError(KnexaError):
     """A dataset is missing or malformed, or a split cannot be drawn from it."""
 
 
+class DataNotFoundError(DataError):
+    """A dataset could not be found at all (as opposed to found but malformed)."""
+
+
 class ArtifactError(KnexaError):
     """An artifact directory is incomplete or one of its files is malformed."""
 

@@ -47,7 +47,7 @@ from IPython.display import Markdown
 from myst_nb import glue
 
 from knexa_core.data import load_humaneval, load_mbpp
-from knexa_core.errors import DataError
+from knexa_core.errors import DataNotFoundError
 from knexa_core.eval import (Limits, codebleu_pair, evaluate_references, evaluate_samples, isolation,
                              pass_at_k, run_program)
 from knexa_core.io import write_csv
@@ -59,7 +59,7 @@ limit = max_problems or None
 humaneval = load_humaneval()[:limit]
 try:
     mbpp, mbpp_missing = load_mbpp(mbpp_path or None)[:limit], ""
-except DataError as exc:  # a fresh offline machine: the MBPP section says how to supply it
+except DataNotFoundError as exc:  # a fresh offline machine: the MBPP section says how to supply it
     mbpp, mbpp_missing = [], str(exc)
 
 # %% [markdown]

@@ -241,3 +241,14 @@ def test_humaneval_only_fallback_sizes():
     assert (n_test, n_transfer, sum(c.quota for c in scaled)) == (32, 35, 97)
     split = split_federation(he, scaled, n_test=n_test, n_transfer=n_transfer, alpha=0.1, seed=42)
     assert sum(len(c.train) + len(c.val) for c in split.clients) == 97 and not split.unassigned
+
+
+def test_fallback_is_only_for_a_missing_mbpp_never_a_malformed_one(tmp_path, monkeypatch):
+    monkeypatch.delenv("KNEXA_MBPP", raising=False)
+    roster = load_roster()
+    missing = ms.setup_study(roster, tmp_path / "absent.jsonl", allow_fallback=True)
+    assert missing.fallback and "absent.jsonl" in missing.fallback
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{oops\n")
+    with pytest.raises(DataError, match="bad.jsonl, line 1: malformed JSON"):
+        ms.setup_study(roster, bad, allow_fallback=True)

@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 from knexa_core.data.categories import classify_text_code, parse_quietly
 from knexa_core.data.schema import Problem
-from knexa_core.errors import DataError
+from knexa_core.errors import DataError, DataNotFoundError
 
 MBPP_ENV = "KNEXA_MBPP"  # environment variable naming the MBPP JSONL file
 HF_MBPP = ("mbpp", "full")  # Hugging Face dataset name and config holding all 974 problems
@@ -170,7 +170,7 @@ def resolve_mbpp_path(path: str | Path | None = None) -> Path | None:
     else:
         return None
     if not chosen.is_file():
-        raise DataError(f"MBPP file not found at {chosen} ({origin}); {HOW_TO_SUPPLY}")
+        raise DataNotFoundError(f"MBPP file not found at {chosen} ({origin}); {HOW_TO_SUPPLY}")
     return chosen
 
 
@@ -198,10 +198,10 @@ def load_mbpp(path: str | Path | None = None) -> list[Problem]:
     else:
         records = _mbpp_from_hf()
         if records is None:
-            raise DataError(f"MBPP not found: no path given, {MBPP_ENV} unset and Hugging Face "
+            raise DataNotFoundError(f"MBPP not found: no path given, {MBPP_ENV} unset and Hugging Face "
                             f"'datasets' unavailable or offline; {HOW_TO_SUPPLY}")
     problems = [mbpp_problem(r) for r in records]
-    return sorted(problems, key=lambda p: int(p.task_id.split("/")[1]))
+    return sorted(problems, key=mbpp_number)
 
 
 def mbpp_number(problem: Problem) -> int:

@@ -32,7 +32,7 @@ from knexa_core.data.loaders import (default_humaneval_path, load_humaneval, loa
 from knexa_core.data.roster import Client, default_roster_path, load_roster, scale_roster
 from knexa_core.data.schema import Problem
 from knexa_core.data.splits import FederationSplit, mean_pairwise_js, pairwise_js, split_federation
-from knexa_core.errors import ConfigError, DataError
+from knexa_core.errors import ConfigError, DataNotFoundError
 from knexa_core.io import dumps_json, read_json, sha256_file, write_json
 
 SEED = 42  # the paper's run seed (and C0's seed)
@@ -79,8 +79,9 @@ def setup_study(clients: Sequence[Client], mbpp: str | Path | None = None, human
                 allow_fallback: bool = False) -> SplitSetup:
     """Load HumanEval + MBPP (MBPP resolved as in :func:`load_mbpp`) and set up the study split.
 
-    With ``allow_fallback``, an MBPP that cannot be loaded gives the HumanEval-only setup of
-    :func:`humaneval_only` (its reason in ``fallback``) instead of the DataError.
+    With ``allow_fallback``, an MBPP that cannot be found gives the HumanEval-only setup of
+    :func:`humaneval_only` (its reason in ``fallback``) instead of the error; a malformed MBPP
+    file is always an error.
     """
     he_path = Path(humaneval) if humaneval else default_humaneval_path()
     he = load_humaneval(he_path)
@@ -88,7 +89,7 @@ def setup_study(clients: Sequence[Client], mbpp: str | Path | None = None, human
     try:
         mbpp_path = resolve_mbpp_path(mbpp)
         mb = load_mbpp(mbpp_path)
-    except DataError as exc:
+    except DataNotFoundError as exc:
         if not allow_fallback:
             raise
         scaled, n_test, n_transfer = humaneval_only(he, clients)
