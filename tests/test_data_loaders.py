@@ -146,3 +146,9 @@ def test_humaneval_from_explicit_gz(tmp_path):
 def test_read_jsonl_missing_file(tmp_path):
     with pytest.raises(DataError, match="file not found"):
         list(read_jsonl(Path(tmp_path / "nope.jsonl")))
+
+
+def test_stored_category_is_what_classify_gives(humaneval, mbpp):
+    from knexa_core.data import classify
+
+    assert [p.task_id for p in humaneval + mbpp if classify(p) != p.category] == []

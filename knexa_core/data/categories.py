@@ -21,6 +21,8 @@ from typing import Iterable
 import numpy as np
 
 # The histogram order used everywhere (CPM profiles, manifests, figures). Do not reorder.
+EXAMPLES_HEADER = "Your code should pass these tests:"  # starts the asserts shown in MBPP prompts
+
 CATEGORIES: tuple[str, ...] = (
     "strings", "lists", "math", "collections", "sorting_searching", "recursion_dp",
     "regex_parsing", "geometry", "bits", "matrices", "conversion_formatting", "logic_other",
@@ -158,8 +160,10 @@ def classify_text_code(text: str, code: str) -> str:
 
 
 def classify(problem) -> str:
-    """The category of a :class:`~knexa_core.data.schema.Problem` (prompt + full reference solution)."""
-    return classify_text_code(problem.prompt, problem.solution(problem.reference))
+    """The category of a :class:`~knexa_core.data.schema.Problem`: its statement (the prompt without
+    MBPP's usage-example asserts, which would add noise) and its full reference solution."""
+    statement = problem.prompt.split(EXAMPLES_HEADER, 1)[0]
+    return classify_text_code(statement, problem.solution(problem.reference))
 
 
 def category_histogram(problems: Iterable) -> np.ndarray:

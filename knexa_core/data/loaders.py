@@ -6,7 +6,7 @@ called on the entry point. MBPP (974 problems) is resolved from an explicit path
 ``KNEXA_MBPP`` environment variable, then Hugging Face ``datasets`` when it is installed and online;
 its prompt is the problem text plus the test asserts as usage examples, never the gold code.
 
-Every problem's ``category`` is filled by :func:`knexa_core.data.categories.classify_text_code`.
+Every problem's ``category`` is filled by :func:`knexa_core.data.categories.classify`.
 A malformed record is a :class:`~knexa_core.errors.DataError` naming the file and the line.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterator
 
-from knexa_core.data.categories import classify_text_code, parse_quietly
+from knexa_core.data.categories import EXAMPLES_HEADER, classify, parse_quietly
 from knexa_core.data.schema import Problem
 from knexa_core.errors import DataError, DataNotFoundError
 
@@ -81,7 +81,7 @@ def humaneval_problem(record: dict[str, Any]) -> Problem:
     problem = Problem(task_id=record["task_id"], source="humaneval", prompt=record["prompt"],
                       entry_point=record["entry_point"], test=test,
                       reference=record["canonical_solution"], prefix=record["prompt"])
-    return replace(problem, category=classify_text_code(problem.prompt, problem.prefix + problem.reference))
+    return replace(problem, category=classify(problem))
 
 
 def load_humaneval(path: str | Path | None = None) -> list[Problem]:
@@ -124,7 +124,7 @@ def mbpp_entry_point(code: str, first_test: str) -> str:
 
 def mbpp_prompt(text: str, tests: list[str], setup: str = "") -> str:
     """The MBPP prompt: the problem statement and its asserts as usage examples (no gold code)."""
-    lines = [text.strip(), "", "Your code should pass these tests:"]
+    lines = [text.strip(), "", EXAMPLES_HEADER]
     if setup.strip():
         lines += ["", "# setup run before the tests", setup.rstrip()]
     lines += ["", *[t.strip() for t in tests], ""]
@@ -141,7 +141,7 @@ def mbpp_problem(record: dict[str, Any]) -> Problem:
     problem = Problem(task_id=f"MBPP/{record['task_id']}", source="mbpp",
                       prompt=mbpp_prompt(record["text"], tests, setup),
                       entry_point=mbpp_entry_point(code, tests[0]), test=test, reference=code, prefix="")
-    return replace(problem, category=classify_text_code(record["text"], code))  # asserts would add noise
+    return replace(problem, category=classify(problem))
 
 
 def _mbpp_from_hf() -> list[dict[str, Any]] | None:
