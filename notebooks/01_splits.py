@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -214,7 +216,8 @@ glue("top2_percent", float(100 * np.sort(hists, axis=1)[:, -2:].sum(axis=1).mean
 # ## How does α change the heterogeneity?
 #
 # We redraw the split for α = 0.1, 1, 10 and i.i.d. (problems uniformly at random) with several
-# seeds, and add the release's per-example argmax assignment at α = 0.1 for comparison.
+# seeds, and add the release's per-example argmax assignment at α = 0.1 for comparison, applied to
+# the same problems the clients hold (so every setting has the same number of problems per client).
 
 # %%
 sweep = alpha_sweep(setup.pool, setup.clients, [0.1, 1.0, 10.0, math.inf], range(seed, seed + sweep_seeds),

@@ -31,17 +31,19 @@ def alpha_sweep(pool: Sequence[Problem], clients: Sequence[Client], alphas: Sequ
     -------
     dict
         ``alpha label -> [mean pairwise JS for each seed]``, plus the release-style assignment
-        (per-problem Dirichlet draw, argmax client) at the first alpha for comparison.
+        (per-problem Dirichlet draw, argmax client) at the first alpha for comparison, applied to
+        the same problems the clients hold (so all settings compare equal sample sizes).
     """
-    out: dict[str, list] = {}
-    for alpha in alphas:
-        out[alpha_label(alpha)] = [
-            mean_pairwise_js(split_federation(pool, clients, n_test=n_test, n_transfer=n_transfer, alpha=alpha,
-                                              seed=s, transfer_pool=transfer_pool).client_histograms())
-            for s in seeds]
+    def split(alpha: float, seed: int):
+        return split_federation(pool, clients, n_test=n_test, n_transfer=n_transfer, alpha=alpha,
+                                seed=seed, transfer_pool=transfer_pool)
+
+    out: dict[str, list] = {alpha_label(a): [mean_pairwise_js(split(a, s).client_histograms()) for s in seeds]
+                            for a in alphas}
     release = []
     for s in seeds:
-        groups = argmax_dirichlet_assign(pool, clients, alphas[0], s)
+        held = [p for c in split(math.inf, s).clients for p in c.train + c.val]
+        groups = argmax_dirichlet_assign(held, clients, alphas[0], s)
         release.append(mean_pairwise_js(np.array([category_histogram(g) for g in groups if g])))
     out[f"release-style argmax, {alpha_label(alphas[0])}"] = release
     return out
