@@ -76,7 +76,9 @@ except DataNotFoundError as exc:  # a fresh offline machine: the MBPP section sa
 #
 # A program passes only if a status line tagged with a random per-run marker arrives *after* the
 # program finished: a completion that calls `sys.exit(0)` or `os._exit(0)` before the tests run
-# fails. What this machine additionally allows is probed once:
+# fails. (This guards against accidental early exits and printed fake status lines, not against a
+# program written to attack the harness: it shares an interpreter with the status writer.) What
+# this machine additionally allows is probed once:
 
 # %%
 iso = isolation()

@@ -110,3 +110,11 @@ def test_cli_errors_are_reported(tmp_path, capsys):
     assert "pass@5 needs at least 5 samples" in capsys.readouterr().err
     assert cli.main(["evaluate", "--samples", str(tmp_path / "none.jsonl"), "--benchmark", "mbpp"]) == 1
     assert not (tmp_path / "few_results.jsonl").exists()
+
+
+@pytest.mark.parametrize("kwargs", [{"workers": 0}, {"workers": -1}, {"timeout": 0}])
+def test_bad_workers_or_timeout_is_a_clear_error(kwargs):
+    from knexa_core.eval import run_programs
+
+    with pytest.raises(EvaluationError, match="need workers >= 1 and timeout > 0"):
+        run_programs(["pass"], progress=False, **kwargs)

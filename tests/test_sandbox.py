@@ -91,6 +91,23 @@ def test_forged_status_line_is_not_accepted(tmp_path):
     assert run_hostile(forged, tmp_path).status == "failed"
 
 
+def test_string_hashing_is_the_same_in_every_sandbox(tmp_path):
+    # set iteration order of strings must not depend on which server ran the program
+    program = "assert hash('knexa') == {expected}, hash('knexa')\n"
+    first = run_program("print(hash('knexa'))", tmp_root=str(tmp_path))
+    expected = int(first.output.split()[0])
+    shutdown_servers()  # the next run starts a new server process
+    assert run_hostile(program.format(expected=expected), tmp_path).status == "passed"
+
+
+def test_the_program_cannot_reach_the_server_through_main(tmp_path):
+    # the server module used to be __main__: patching its status writer turned a failure into a pass
+    attack = ("import __main__\nassert not hasattr(__main__, '_finisher'), 'server reachable'\n"
+              "class P: pass\nimport pickle\nassert type(pickle.loads(pickle.dumps(P()))) is P\n")
+    result = run_hostile(attack, tmp_path)
+    assert result.status == "passed", result.reason
+
+
 def test_stdin_is_empty_and_environment_scrubbed(tmp_path):
     code = ("import os, sys\nassert sys.stdin.read() == ''\n"
             "assert 'PYTEST_CURRENT_TEST' not in os.environ and os.environ['HOME'] == os.getcwd()\n")

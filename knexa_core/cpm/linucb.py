@@ -70,19 +70,10 @@ class LinUCB:
     def score_block(self, teachers: np.ndarray, students: np.ndarray, round: int) -> np.ndarray:
         """UCB scores of every (teacher row, student row) combination, shape ``(T, S)``."""
         teachers, students = self._check(teachers), self._check(students)
-        theta, beta = self.theta, self.beta(round)
         if self.context == "concat":
-            d = teachers.shape[1]
-            m11, m12, m22 = self.A_inv[:d, :d], self.A_inv[:d, d:], self.A_inv[d:, d:]
-            out = (teachers @ (2.0 * m12)) @ students.T  # cross term; then in place (no N x N temporaries)
-            out += ((teachers @ m11) * teachers).sum(axis=1)[:, None]
-            out += ((students @ m22) * students).sum(axis=1)[None, :]
-            np.sqrt(np.maximum(out, 0.0, out=out), out=out)
-            out *= beta
-            out += (teachers @ theta[:d])[:, None]
-            out += (students @ theta[d:])[None, :]
-            return out
-        return self._score_generic(teachers, students, theta, beta)
+            both, t = np.vstack([teachers, students]), len(teachers)
+            return self.scorer(both, round)(np.arange(t), np.arange(t, len(both)))
+        return self._score_generic(teachers, students, self.theta, self.beta(round))
 
     def scorer(self, profiles: np.ndarray, round: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         """A function ``(teacher indices, student indices) -> scores`` over fixed ``profiles``.
@@ -100,7 +91,7 @@ class LinUCB:
         cross = profiles @ (2.0 * a_inv[:d, d:])
 
         def score(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-            out = cross[rows] @ profiles[cols].T
+            out = cross[rows] @ profiles[cols].T  # cross term; then in place (no N x N temporaries)
             out += q1[rows][:, None]
             out += q2[cols][None, :]
             np.sqrt(np.maximum(out, 0.0, out=out), out=out)
@@ -121,7 +112,8 @@ class LinUCB:
 
     def score_matrix(self, profiles: np.ndarray, round: int) -> np.ndarray:
         """Scores of all ordered pairs, ``N x N`` (row = teacher); self-pairs are ``-inf``."""
-        scores = self.score_block(profiles, profiles, round)
+        everyone = np.arange(len(profiles))
+        scores = self.scorer(profiles, round)(everyone, everyone)
         np.fill_diagonal(scores, -np.inf)
         return scores
 

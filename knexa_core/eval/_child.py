@@ -1,4 +1,4 @@
-"""The sandbox's inside: a fork server that runs in a fresh ``python -I -S`` (see :mod:`.sandbox`).
+"""The sandbox's inside: a fork server that runs in a fresh ``python -s -P -S -B`` (see :mod:`.sandbox`).
 
 It is run as a script, never imported by the harness, and uses the standard library only. When the
 harness is root, it already runs as the unprivileged sandbox uid, as init of its own network and
@@ -35,18 +35,6 @@ PRELOAD = ("typing", "re", "math", "collections", "itertools", "functools", "hea
            "bisect", "hashlib")  # what benchmark programs import most; never ``random`` (shared seed)
 TAIL_BYTES = 4096  # the status line is looked for in the last bytes of output, past the cap
 MSG_CHARS = 300  # length of the exception message kept in the status line
-
-
-def _status(marker, kind, reason=""):
-    """Write the status line after flushing the program's buffered output, then exit."""
-    for stream in (sys.__stdout__, sys.__stderr__):
-        try:
-            stream.flush()
-        except Exception:  # the program may have closed or replaced the stream
-            pass
-    reason = " ".join(reason[:MSG_CHARS].split())  # one line, no json import needed
-    os.write(1, b"\n" + marker + b" " + f"{kind} {reason}".encode("utf-8", "replace") + b"\n")
-    os._exit(0)
 
 
 def _set_limits(cpu, memory, nproc, fsize, nofile):
@@ -146,10 +134,35 @@ def _install_guard(root):
     sys.modules["io"].open = builtins.open
 
 
-def _on_cpu_limit(marker, cpu):
+def _on_cpu_limit(finish, cpu):
     def handler(signum, frame):
-        _status(marker, "timeout", f"CPU-time limit of {cpu} s exceeded")
+        finish("timeout", f"CPU-time limit of {cpu} s exceeded")
     return handler
+
+
+def _finisher(marker):
+    """``finish(kind, reason)``: write the status line; the marker lives only in this closure."""
+    write, exit_, flush_streams = os.write, os._exit, (sys.__stdout__, sys.__stderr__)
+
+    def finish(kind, reason=""):
+        for stream in flush_streams:
+            try:
+                stream.flush()
+            except Exception:  # the program may have closed or replaced the stream
+                pass
+        reason = " ".join(reason[:MSG_CHARS].split())  # one line, no json import needed
+        write(1, b"\n" + marker + b" " + f"{kind} {reason}".encode("utf-8", "replace") + b"\n")
+        exit_(0)
+    return finish
+
+
+def _fresh_main():
+    """A new ``__main__`` module for the program (so it cannot reach the server's globals through
+    ``import __main__``, and pickling its own classes works as in a script)."""
+    main = type(sys)("__main__")
+    main.__builtins__ = builtins
+    sys.modules["__main__"] = main
+    return main.__dict__
 
 
 def _child(req, source, r, w):
@@ -165,20 +178,20 @@ def _child(req, source, r, w):
         os.chdir(root)
         os.environ.update(HOME=root, TMPDIR=root)
         _set_limits(req["cpu"], req["memory"], req["nproc"], req["fsize"], req["nofile"])
-        marker = req["marker"].encode()
-        _signal.signal(_signal.SIGXCPU, _on_cpu_limit(marker, req["cpu"]))
+        finish = _finisher(req["marker"].encode())
+        _signal.signal(_signal.SIGXCPU, _on_cpu_limit(finish, req["cpu"]))
         try:
             code = compile(source, "<program>", "exec")
         except BaseException as exc:  # SyntaxError, ValueError (null bytes), MemoryError
-            _status(marker, "failed", _describe(exc))
+            finish("failed", _describe(exc))
         _install_guard(root)
         req.clear()
         del source
         try:
-            exec(code, {"__name__": "__main__", "__builtins__": builtins})
+            exec(code, _fresh_main())
         except BaseException as exc:  # the tests failed, the code raised, or it called sys.exit
-            _status(marker, "failed", _describe(exc))
-        _status(marker, "passed")
+            finish("failed", _describe(exc))
+        finish("passed")
     finally:
         os._exit(70)
 

@@ -20,7 +20,7 @@ from knexa_core.errors import EvaluationError
 from knexa_core.eval.codebleu_score import codebleu_scores, mean_codebleu
 from knexa_core.eval.passk import check_sample_counts, mean_pass_at_k
 from knexa_core.eval.postprocess import clean_completion, completion_kind
-from knexa_core.eval.isolation import isolation
+from knexa_core.eval.isolation import SANDBOX_UID_SLOTS, isolation
 from knexa_core.eval.sandbox import ExecResult, Limits, run_program
 
 DEFAULT_K = (1, 5, 10)  # the paper's Table 4 reports Pass@1/5/10
@@ -91,7 +91,11 @@ def run_programs(programs: Sequence[str], workers: int | None = None, timeout: f
     list of ExecResult
         In the order of ``programs``.
     """
-    workers = workers or os.cpu_count() or 1
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers < 1 or timeout <= 0:
+        raise EvaluationError(f"need workers >= 1 and timeout > 0; got workers={workers}, timeout={timeout}")
+    if isolation()["drop_uid"]:
+        workers = min(workers, SANDBOX_UID_SLOTS)  # one sandbox uid per concurrent server
     results: list[ExecResult | None] = [None] * len(programs)
     with ThreadPoolExecutor(max_workers=workers) as pool, \
             progress_bar(total=len(programs), desc=desc, unit="prog", disable=not progress) as bar:

@@ -17,6 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from knexa_core.errors import EvaluationError
+
 CHILD = Path(__file__).with_name("_child.py")
 NAMESPACE_FLAGS = ("--net", "--pid", "--fork", "--kill-child")  # no network; children die with it
 SANDBOX_UID_BASE = 61000  # unprivileged uids (no passwd entry needed) used when running as root
@@ -86,9 +88,13 @@ for _slot in range(SANDBOX_UID_SLOTS):
     _UIDS.put(SANDBOX_UID_BASE + _slot)
 
 
-def acquire_uid() -> int:
-    """A sandbox uid no other run of this process is using (blocks while all are taken)."""
-    return _UIDS.get()
+def acquire_uid(wait: float = 60.0) -> int:
+    """A sandbox uid no other server of this process is using (waits up to ``wait`` seconds)."""
+    try:
+        return _UIDS.get(timeout=wait)
+    except queue.Empty:
+        raise EvaluationError(f"all {SANDBOX_UID_SLOTS} sandbox uids are in use: run at most "
+                              f"{SANDBOX_UID_SLOTS} sandboxes at once (workers)") from None
 
 
 def release_uid(uid: int) -> None:
@@ -98,7 +104,9 @@ def release_uid(uid: int) -> None:
 def launch_command(child_args: list[str], uid: int) -> list[str]:
     """The argv that starts ``_child.py`` (the sandbox server) under every available protection."""
     iso = isolation()
-    cmd = [sys.executable, "-I", "-S", "-B", _child_code(), *child_args]
+    # -s -P -S -B: isolated like -I, but the (scrubbed) environment is read, so PYTHONHASHSEED=0
+    # makes string hashing, hence set order, the same in every sandbox
+    cmd = [sys.executable, "-s", "-P", "-S", "-B", _child_code(), *child_args]
     if iso["drop_uid"]:
         cmd = _setpriv(uid, tuple(iso["caps"])) + cmd
     if iso["namespaces"]:

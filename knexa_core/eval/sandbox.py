@@ -1,7 +1,7 @@
 """Run one untrusted program in its own sandboxed process (appendix "Evaluation harness").
 
 Each program runs in its own process, forked from a per-worker *sandbox server*: a fresh
-``python -I -S`` (isolated mode, standard library only, scrubbed environment) that never runs
+``python -s -P -S -B`` (isolated mode, standard library only, scrubbed environment) that never runs
 untrusted code itself (``_child.py``). The program's process starts a new session and gets an
 empty stdin, a fresh temporary working directory (removed afterwards), merged stdout/stderr
 captured up to ``Limits.output_bytes``, and the resource limits of :class:`Limits`. On the
@@ -24,8 +24,11 @@ When the harness runs as root (as on this project's CI machine), more is possibl
 
 Without root, only the limits, the process-group kill and the best-effort guard apply, and
 ``RLIMIT_NPROC`` counts all processes of the user. A program passes only if its status line,
-tagged with a random per-run marker, arrives after the program finished. A server that dies or
-stops answering is replaced, and that run is reported as an ``error``.
+tagged with a random per-run marker, arrives after the program finished. This stops accidental
+or naive early exits (``sys.exit(0)`` before the tests) and forged output lines; it cannot stop a
+program written to attack the harness, which shares its interpreter with the status writer and
+could find the marker by introspection (the threat model is model-generated code, not an
+adversary). A server that dies or stops answering is replaced, and that run is an ``error``.
 """
 from __future__ import annotations
 
