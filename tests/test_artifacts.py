@@ -44,12 +44,12 @@ def write_paper_set(root: Path, knexa_clients: int = 6) -> Path:
     return root
 
 
-def write_ours(root: Path, method: str, rounds: int = 20, tag: str = "", **kw) -> Path:
+def write_ours(root: Path, method: str, rounds: int = 20, tag: str = "", clients: int = 6, **kw) -> Path:
     p1, p5, p10, cb = PAPER[method]
     metrics = dict(pass_at_k={"pass@1": p1, "pass@5": p5, "pass@10": p10}, codebleu=cb)
     if method == layout.KNEXA_FL:
-        return artifacts.write_knexa_log(root, 6, rounds, tag=tag, **metrics, **kw)
-    return artifacts.write_method_summary(root, method, 6, rounds, tag=tag, **metrics, **kw)
+        return artifacts.write_knexa_log(root, clients, rounds, tag=tag, **metrics, **kw)
+    return artifacts.write_method_summary(root, method, clients, rounds, tag=tag, **metrics, **kw)
 
 
 # --- layout ---------------------------------------------------------------------------------
@@ -161,12 +161,17 @@ def test_writes_are_byte_identical_and_reruns_drop_stale_files(tmp_path: Path) -
     (dict(pass_at_k={"pass@1": 0.1}), "exactly the keys"),
     (dict(num_clients=0), "num_clients must be a positive integer"),
     (dict(per_round=[{"round": 1}, {"step": 2}]), "give every row the same columns"),
+    (dict(per_client=[{"client": "C0"}, {"id": "C1"}]), "give every row the same columns"),
+    (dict(codebleu="0.5"), "codebleu must be a fraction"),
+    (dict(codebleu=True), "codebleu must be a fraction"),
+    (dict(codebleu=None), "codebleu must be a fraction"),
 ])
-def test_writer_rejects_bad_input(tmp_path: Path, kwargs, match) -> None:
+def test_writer_rejects_bad_input_and_writes_nothing(tmp_path: Path, kwargs, match) -> None:
     args = dict(method="Random-P2P", num_clients=6, num_rounds=20, codebleu=0.2,
                 pass_at_k={"pass@1": 0.1, "pass@5": 0.2, "pass@10": 0.3}) | kwargs
     with pytest.raises(ArtifactError, match=match):
         artifacts.write_method_summary(tmp_path, **args)
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
 
 
 # --- Table 4 --------------------------------------------------------------------------------
@@ -228,12 +233,16 @@ def test_too_few_clients_is_set_aside_unless_the_minimum_allows_it(tmp_path: Pat
     assert artifacts.recompute_table4(tmp_path, min_clients=4).complete
 
 
-def test_two_runs_most_rounds_then_last_path(tmp_path: Path) -> None:
-    write_paper_set(tmp_path)  # Random-P2P, 20 rounds, 2026AAAI_Random_P2P_s6_summary.json
+def test_two_runs_fewest_clients_then_most_rounds_then_last_path(tmp_path: Path) -> None:
+    write_paper_set(tmp_path)  # Random-P2P, 6 clients, 20 rounds, 2026AAAI_Random_P2P_s6_summary.json
+    write_ours(tmp_path, "Random-P2P", rounds=100, clients=32)  # a larger federation: set aside
     write_ours(tmp_path, "Random-P2P", rounds=5)  # fewer rounds: set aside
     table = artifacts.recompute_table4(tmp_path)
     assert table.chosen["Random-P2P"].path.name == "2026AAAI_Random_P2P_s6_summary.json"
-    assert "chose baselines/summaries/2026AAAI_Random_P2P_s6_summary.json (20 rounds)" in table.choices[0]
+    assert ("chose baselines/summaries/2026AAAI_Random_P2P_s6_summary.json (6 clients, 20 rounds)"
+            in table.choices[0])
+    for path in tmp_path.rglob("Random_P2P_s32*"):
+        path.unlink()
     write_ours(tmp_path, "Random-P2P", rounds=20, tag="z")  # same rounds, later path: chosen
     table = artifacts.recompute_table4(tmp_path)
     assert table.chosen["Random-P2P"].path.name == "z_Random_P2P_s6_summary.json"

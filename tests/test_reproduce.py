@@ -72,3 +72,12 @@ def test_chapter_on_a_complete_set_recomputes_and_compares(notebook_runner, tmp_
     assert (tmp_path / "figures" / "04_table4_reported_vs_recomputed.png").stat().st_size > 10_000
     assert "All six methods were found" in _outputs_text(nb)
     assert (tmp_path / "out" / "table4_side_by_side.csv").is_file()
+
+
+def test_complete_table_still_reports_a_set_aside_file(tmp_path, capsys):
+    write_paper_set(tmp_path)
+    (tmp_path / "baselines/summaries/zz_Random_P2P_s6_summary.json").write_text("{bad")
+    assert main(["reproduce", "--artifacts", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "complete, but files were set aside" in err and "Random-P2P (set aside)" in err
+    assert "zz_Random_P2P_s6_summary.json: malformed JSON" in err

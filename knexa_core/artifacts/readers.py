@@ -48,9 +48,10 @@ class ArtifactIssue:
     problem: str
 
 
-def _fraction(value: Any, what: str, path: Path) -> float:
+def fraction(value: Any, what: str, where: str | Path) -> float:
+    """``value`` as a float in [0, 1]; anything else (bool, str, NaN, 8.89 for 8.89%) is an error."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise ArtifactError(f"{path}: {what} must be a fraction in [0, 1] (0.0889 for 8.89%), got {value!r}")
+        raise ArtifactError(f"{where}: {what} must be a fraction in [0, 1] (0.0889 for 8.89%), got {value!r}")
     return float(value)
 
 
@@ -98,11 +99,11 @@ def read_summary(path: str | Path) -> RunRecord:
         raise ArtifactError(f"{p}: method {name!r} is not a Table-4 method ({', '.join(layout.METHODS)})")
     if method == layout.KNEXA_FL:
         raise ArtifactError(f"{p}: KNEXA-FL is read from its run log (knexa_fl/logs/*.log), not from a summary")
-    pass_at_k = {k: _fraction(_get(data, ("pass_at_k_metrics", k, "final"), p), f"{k} final", p)
+    pass_at_k = {k: fraction(_get(data, ("pass_at_k_metrics", k, "final"), p), f"{k} final", p)
                  for k in PASS_KEYS}
     return RunRecord(
         method=method, pass_at_k=pass_at_k,
-        codebleu=_fraction(_get(data, ("final_metrics", "codebleu"), p), "codebleu", p),
+        codebleu=fraction(_get(data, ("final_metrics", "codebleu"), p), "codebleu", p),
         num_clients=_count(_get(data, ("num_clients",), p), "num_clients", p),
         num_rounds=_count(_get(data, ("num_rounds",), p), "num_rounds", p),
         path=p, sha256=sha256_file(p), parameters=read_parameters(p))
@@ -127,7 +128,7 @@ def parse_final_line(line: str, path: str | Path = "<log>") -> tuple[int, dict[s
     if absent:
         raise ArtifactError(f"{path}: average_pass_at_k lacks {absent}; "
                             "it needs pass@1, pass@5, pass@10 and codebleu")
-    metrics = {k: _fraction(values[k], k, Path(str(path))) for k in (*PASS_KEYS, "codebleu")}
+    metrics = {k: fraction(values[k], k, Path(str(path))) for k in (*PASS_KEYS, "codebleu")}
     rounds = _ROUNDS_RE.search(line)
     return int(clients.group(1)), metrics, int(rounds.group(1)) if rounds else None
 

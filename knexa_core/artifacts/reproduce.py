@@ -43,11 +43,12 @@ def print_report(table: Table4) -> None:
     if not table.artifacts_dir.is_dir():
         print(f"\nincomplete: the artifact directory {table.artifacts_dir} does not exist; expected the "
               "paper's layout (baselines/summaries/*_summary.json, knexa_fl/logs/*.log). Produce it with "
-              "the federated-training chapter (`knexa train --method <name>`) or pass --artifacts DIR "
+              "the federated-training chapter (its `knexa train --method <name>` arrives with it) or pass --artifacts DIR "
               "of a run in that layout.", file=sys.stderr)
-    elif not table.complete:
-        print(f"\nincomplete: {len(table.missing)} of 6 methods missing in {table.artifacts_dir}:",
-              file=sys.stderr)
+    elif not table.complete or table.issues:  # also files set aside next to a complete table
+        head = (f"incomplete: {len(table.missing)} of 6 methods missing in {table.artifacts_dir}"
+                if not table.complete else f"complete, but files were set aside in {table.artifacts_dir}")
+        print(f"\n{head}:", file=sys.stderr)
         for row in missing_report(table):
             print(f"- {row['Method']}: expected {row['Expected']}\n    found: {row['Found']}\n"
                   f"    fix: {row['How to produce']}", file=sys.stderr)

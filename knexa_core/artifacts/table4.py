@@ -32,8 +32,9 @@ REPORTED: dict[str, dict[str, float]] = {
     "KNEXA-FL": {"pass@1": 13.33, "pass@5": 31.25, "pass@10": 44.44, "codebleu": 0.344},
 }
 REPORTED_GAIN_TEXT = "≈50%"  # the paper's wording for KNEXA-FL over Random-P2P, relative Pass@1
-SELECTION_RULE = ("most rounds first (a finished run over a shorter one; unknown counts as 0), then the "
-                  "last file path in sorted order (names carrying a date or sequence number sort latest last)")
+SELECTION_RULE = ("fewest clients first (the run closest to the table's federation size), then most rounds "
+                  "(a finished run over a shorter one; unknown counts as 0), then the last file path in "
+                  "sorted order (names carrying a date or sequence number sort latest last)")
 
 
 @dataclass(frozen=True)
@@ -89,15 +90,16 @@ def fmt(key: str, value: float | None, signed: bool = False) -> str:
     return f"{value:{'+' if signed else ''}.{decimals}f}"
 
 
-def _order(run: RunRecord) -> tuple[int, str]:
-    return (run.num_rounds or 0, run.path.as_posix())
+def _order(run: RunRecord) -> tuple[int, int, str]:
+    """Sort key of :data:`SELECTION_RULE` (the largest key wins)."""
+    return (-run.num_clients, run.num_rounds or 0, run.path.as_posix())
 
 
 def _select(method: str, runs: list[RunRecord], table_dir: Path) -> tuple[RunRecord, str | None]:
     best = max(runs, key=_order)
     if len(runs) == 1:
         return best, None
-    rel = lambda r: f"{_rel(r.path, table_dir)} ({r.num_rounds} rounds)"  # noqa: E731
+    rel = lambda r: f"{_rel(r.path, table_dir)} ({r.num_clients} clients, {r.num_rounds or '?'} rounds)"  # noqa: E731
     others = "; ".join(rel(r) for r in sorted(runs, key=_order, reverse=True) if r is not best)
     return best, (f"{method}: {len(runs)} usable runs; chose {rel(best)}, set aside {others} "
                   f"(rule: {SELECTION_RULE})")
@@ -165,11 +167,13 @@ def how_to_produce(method: str) -> str:
     ``knexa train`` is the command of the federated-training chapter, which a later issue adds;
     the message names the chapter first so that it stays true before that command exists.
     """
-    return f"produce it with the federated-training chapter (`knexa train --method {method}`)"
+    return (f"produce it with the federated-training chapter (its command, `knexa train --method {method}`, "
+            "arrives with that chapter)")
 
 
 def missing_report(table: Table4) -> list[dict[str, str]]:
-    """One row per missing method, plus one per file that could not be attributed to a method."""
+    """One row per missing method, one per file set aside beside a method's chosen run, and one
+    per file that could not be attributed to a method."""
     exists = table.artifacts_dir.is_dir()
     rows = []
     for method in table.missing:
@@ -179,7 +183,12 @@ def missing_report(table: Table4) -> list[dict[str, str]]:
         rows.append({"Method": method, "Expected": expected_artifact(method, table.min_clients),
                      "Found": "; ".join(found), "How to produce": how_to_produce(method)})
     for issue in table.issues:
-        if not issue.method:
+        if issue.method and issue.method not in table.missing:
+            rows.append({"Method": f"{issue.method} (set aside)",
+                         "Expected": expected_artifact(issue.method, table.min_clients),
+                         "Found": issue.problem,
+                         "How to produce": f"not needed: the table uses {table.relative(table.chosen[issue.method].path)}"})
+        elif not issue.method:
             rows.append({"Method": "(unattributed file)", "Expected": "a summary naming a Table-4 method",
                          "Found": issue.problem, "How to produce": "fix or remove the file"})
     return rows

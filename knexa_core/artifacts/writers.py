@@ -17,30 +17,22 @@ deterministic (:mod:`knexa_core.io`). Chapter ``04_recompute_artifacts``.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from knexa_core.artifacts import layout
-from knexa_core.artifacts.readers import FINAL_MARKER, PASS_KEYS
+from knexa_core.artifacts.readers import FINAL_MARKER, PASS_KEYS, fraction
 from knexa_core.errors import ArtifactError
 from knexa_core.io import write_csv, write_json, write_text
 
 Rows = Sequence[Mapping[str, Any]]
 
 
-def _fraction(value: Any, what: str) -> float:
-    number = float(value)
-    if not math.isfinite(number) or not 0.0 <= number <= 1.0:
-        raise ArtifactError(f"{what} must be a fraction in [0, 1] (0.0889 for 8.89%), got {value!r}")
-    return number
-
-
 def _metrics(pass_at_k: Mapping[str, Any], codebleu: Any) -> dict[str, float]:
     if set(pass_at_k) != set(PASS_KEYS):
         raise ArtifactError(f"pass_at_k must have exactly the keys {list(PASS_KEYS)}, got {sorted(pass_at_k)}")
-    values = {k: _fraction(pass_at_k[k], k) for k in PASS_KEYS}
-    values["codebleu"] = _fraction(codebleu, "codebleu")
+    values = {k: fraction(pass_at_k[k], k, "pass_at_k") for k in PASS_KEYS}
+    values["codebleu"] = fraction(codebleu, "codebleu", "final metrics")
     return values
 
 
@@ -59,19 +51,26 @@ def _header(rows: Rows, what: str) -> list[str]:
     return header
 
 
-def _write_sidecars(main: Path, parameters: Mapping[str, Any] | None,
-                    per_round: Rows | None, per_client: Rows | None) -> None:
-    """Write (or remove, when not given) the richer files beside ``main``."""
-    files = {layout.PARAMETERS_SUFFIX: parameters, layout.ROUNDS_SUFFIX: per_round,
-             layout.CLIENTS_SUFFIX: per_client}
-    for suffix, content in files.items():
-        path = layout.sidecar(main, suffix)
-        if not content:
-            path.unlink(missing_ok=True)
-        elif suffix == layout.PARAMETERS_SUFFIX:
-            write_json(path, dict(content))
+def _write_with_sidecars(main: Path, write_main, parameters: Mapping[str, Any] | None,
+                         per_round: Rows | None, per_client: Rows | None) -> None:
+    """Write the richer files beside ``main`` (removing those not given), then ``main`` itself.
+
+    Everything is checked before anything is written, and the main file, which the readers
+    use, comes last: an error or a crash never leaves a main file without its richer files.
+    """
+    tables = {layout.ROUNDS_SUFFIX: per_round, layout.CLIENTS_SUFFIX: per_client}
+    headers = {suffix: _header(rows, layout.sidecar(main, suffix).name) for suffix, rows in tables.items() if rows}
+    params_path = layout.sidecar(main, layout.PARAMETERS_SUFFIX)
+    if parameters:
+        write_json(params_path, dict(parameters))
+    else:
+        params_path.unlink(missing_ok=True)
+    for suffix, rows in tables.items():
+        if rows:
+            write_csv(layout.sidecar(main, suffix), rows, headers[suffix])
         else:
-            write_csv(path, content, _header(content, path.name))
+            layout.sidecar(main, suffix).unlink(missing_ok=True)
+    write_main(main)
 
 
 def write_method_summary(
@@ -113,8 +112,7 @@ def write_method_summary(
         "final_metrics": {"codebleu": values["codebleu"]},
     }
     path = layout.run_file(artifacts_dir, canonical, num_clients, tag)
-    write_json(path, summary)
-    _write_sidecars(path, parameters, rounds, per_client)
+    _write_with_sidecars(path, lambda p: write_json(p, summary), parameters, rounds, per_client)
     return path
 
 
@@ -151,6 +149,5 @@ def write_knexa_log(
                             "(write_knexa_log adds the final line itself)")
     text = "".join(f"{line}\n" for line in (*lines, final_line(num_clients, num_rounds, pass_at_k, codebleu)))
     path = layout.run_file(artifacts_dir, layout.KNEXA_FL, num_clients, tag)
-    write_text(path, text)
-    _write_sidecars(path, parameters, list(per_round or []), per_client)
+    _write_with_sidecars(path, lambda p: write_text(p, text), parameters, list(per_round or []), per_client)
     return path
