@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -146,7 +145,7 @@ def build_html(book_dir: Path) -> Path:
            "-W", "-n", "--keep-going"]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     if proc.returncode != 0:
-        lines = re.sub(r"\x1b\[[0-9;]*m", "", proc.stdout + proc.stderr).splitlines()
+        lines = notebooks.strip_ansi(proc.stdout + proc.stderr).splitlines()
         problems = [ln for ln in lines if "WARNING" in ln or "ERROR" in ln] or lines[-40:]
         raise BuildError(f"jupyter-book build failed (exit {proc.returncode}), warnings are errors:\n"
                          + "\n".join(problems))

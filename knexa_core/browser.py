@@ -61,7 +61,9 @@ def link_problems(html_dir: str | Path, pages: list[str]) -> list[str]:
     for page in sorted(root.rglob("*.html")):
         if "_static" in page.relative_to(root).parts or "_sources" in page.relative_to(root).parts:
             continue
-        info = parsed.setdefault(page, _parse(page))
+        if page not in parsed:
+            parsed[page] = _parse(page)
+        info = parsed[page]
         for ref in info.links:
             if not _is_internal(ref):
                 continue
@@ -71,7 +73,9 @@ def link_problems(html_dir: str | Path, pages: list[str]) -> list[str]:
             if not target.exists():
                 problems.append(f"{rel}: broken link '{ref}' (no file {target.relative_to(root) if target.is_relative_to(root) else target})")
             elif parts.fragment and target.suffix == ".html":
-                ids = parsed.setdefault(target, _parse(target)).ids
+                if target not in parsed:
+                    parsed[target] = _parse(target)
+                ids = parsed[target].ids
                 if unquote(parts.fragment) not in ids:
                     problems.append(f"{rel}: broken anchor '{ref}' (no id '{parts.fragment}')")
     return sorted(set(problems))

@@ -93,3 +93,10 @@ def read_json(path: str | os.PathLike, error: type[KnexaError] = KnexaError) -> 
 def sha256_file(path: str | os.PathLike) -> str:
     """Hex sha256 of a file's bytes (provenance of inputs and artifacts)."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def save_png(fig: Any, path: str | os.PathLike, dpi: int = 110) -> Path:
+    """Save a matplotlib figure as PNG atomically, without the version-dependent software tag."""
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    return Path(path)

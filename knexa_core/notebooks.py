@@ -19,6 +19,11 @@ import nbformat
 from knexa_core.errors import NotebookError
 
 
+def strip_ansi(text: str) -> str:
+    """``text`` without terminal colour codes (tracebacks, Sphinx output)."""
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
 def read_source(py_path: str | Path) -> nbformat.NotebookNode:
     """Read a ``py:percent`` notebook source into a notebook object."""
     path = Path(py_path)
@@ -130,7 +135,7 @@ def execute(
                                    progress_bar=False, execution_timeout=timeout)
     except pm.PapermillExecutionError as exc:
         tb = "\n".join(exc.traceback) if exc.traceback else f"{exc.ename}: {exc.evalue}"
-        tb = re.sub(r"\x1b\[[0-9;]*m", "", tb)  # strip terminal colours
+        tb = strip_ansi(tb)
         raise NotebookError(f"notebook {py.name} failed in cell {exc.exec_count} "
                             f"(index {exc.cell_index}):\n{exc.source}\n--- traceback ---\n{tb}\n"
                             f"(executed notebook saved to {output_path})") from None

@@ -50,7 +50,7 @@ from knexa_core.data import load_humaneval, load_mbpp
 from knexa_core.errors import DataNotFoundError
 from knexa_core.eval import (Limits, codebleu_pair, evaluate_references, evaluate_samples, isolation,
                              pass_at_k, run_program)
-from knexa_core.io import write_csv
+from knexa_core.io import save_png, write_csv
 from knexa_core.report import save_comparisons
 
 out, figures = Path(out_dir), Path(figures_dir)
@@ -227,7 +227,7 @@ ax.set(xlabel=f"passing samples c (of n = {n})", ylabel="estimated Pass@k", titl
 ax.legend()
 fig.tight_layout()
 figures.mkdir(parents=True, exist_ok=True)
-fig.savefig(figures / "A1_pass_at_k.png", dpi=120)
+save_png(fig, figures / "A1_pass_at_k.png", dpi=120)
 glue("p5_2_of_10", pass_at_k(10, 2, 5), display=False)
 plt.show()
 

@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from knexa_core.artifacts import layout
 from knexa_core.artifacts.table4 import COLUMNS, REPORTED, Table4, display_value
-from knexa_core.io import atomic_path
+from knexa_core.io import save_png
 
 BAR_WIDTH = 0.38  # two bars per method fill most of the slot
 
@@ -39,7 +39,5 @@ def plot_reported_vs_recomputed(table: Table4) -> Figure:
 
 
 def save_figure(fig: Figure, path: str | Path) -> Path:
-    """Save ``fig`` as PNG atomically, without the software tag that would vary between versions."""
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None})
-    return Path(path)
+    """Save ``fig`` as PNG (see :func:`knexa_core.io.save_png`)."""
+    return save_png(fig, path)

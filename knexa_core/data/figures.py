@@ -16,7 +16,7 @@ from knexa_core.data.categories import category_histogram
 from knexa_core.data.roster import Client
 from knexa_core.data.schema import Problem
 from knexa_core.data.splits import argmax_dirichlet_assign, mean_pairwise_js, split_federation
-from knexa_core.io import atomic_path
+from knexa_core.io import save_png
 
 
 def alpha_label(alpha: float) -> str:
@@ -83,7 +83,6 @@ def plot_sweep(sweep: dict[str, list], path: str | Path) -> plt.Figure:
 
 
 def _save(fig: plt.Figure, path: str | Path) -> plt.Figure:
-    """Save ``fig`` as PNG atomically (the inline display is left to the notebook)."""
-    with atomic_path(Path(path).with_suffix(".png")) as tmp:
-        fig.savefig(tmp, format="png", dpi=120)
+    """Save ``fig`` as PNG (the inline display is left to the notebook)."""
+    save_png(fig, Path(path).with_suffix(".png"), dpi=120)
     return fig

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from knexa_core.io import atomic_path  # noqa: E402
+from knexa_core.io import save_png  # noqa: E402
 
 COLORS = {"random": "tab:gray", "hetero_greedy": "tab:orange", "linucb": "tab:blue", "oracle": "tab:green",
           "linucb_concat": "tab:blue", "linucb_interaction": "tab:purple"}
@@ -22,9 +22,8 @@ LABELS = {"random": "Random", "hetero_greedy": "Hetero-Greedy", "linucb": "LinUC
 
 
 def _save(fig: plt.Figure, path: str | Path) -> Path:
-    """Save ``fig`` as PNG atomically, close it, return the path (the notebook shows the file)."""
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    """Save ``fig`` as PNG, close it, return the path (the notebook shows the file)."""
+    save_png(fig, path)
     plt.close(fig)
     return Path(path)
 
