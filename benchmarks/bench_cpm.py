@@ -21,7 +21,7 @@ import numpy as np
 from knexa_core.cpm import LinUCB
 from knexa_core.cpm.prefilter import exact_select, prefilter_select
 from knexa_core.cpm.reference import reference_select
-from knexa_core.sim.linear import make_linear_env
+from knexa_core.sim.linear import trained_bandit
 
 ROUND = 50          # a mid-run round: β_t = β₀/sqrt(50)
 TRAIN_UPDATES = 1000  # rewards the bandit has seen before the timed selections
@@ -29,15 +29,8 @@ TRAIN_UPDATES = 1000  # rewards the bandit has seen before the timed selections
 
 def setup(n: int, seed: int = 0) -> tuple[LinUCB, np.ndarray, np.ndarray]:
     """Random profiles, and a LinUCB trained on noisy rewards of a hidden linear model over them."""
-    env = make_linear_env(n, seed)
-    rng = np.random.default_rng(seed)
-    bandit = LinUCB(64)
-    profiles = env.profiles()
-    for _ in range(TRAIN_UPDATES):
-        i, j = rng.choice(n, 2, replace=False)
-        x = bandit.contexts(profiles, [(i, j)])[0]
-        bandit.update(x, float(env.theta @ x + env.noise * rng.standard_normal()))
-    return bandit, profiles, env.theta
+    bandit, env = trained_bandit(n, seed, TRAIN_UPDATES)
+    return bandit, env.profiles(), env.theta
 
 
 def timed(fn, repeats: int, best: bool = False) -> tuple[float, object]:

@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -62,7 +64,7 @@ from knexa_core.report import save_comparisons
 from knexa_core.sim import experiments as ex
 from knexa_core.sim import findings, plots
 from knexa_core.sim.federation import ETA, FORGET, HETEROGENEITY, NOISE, make_federation
-from knexa_core.sim.linear import make_linear_env
+from knexa_core.sim.linear import make_linear_env, trained_bandit
 
 out, figures = Path(out_dir), Path(figures_dir)
 out.mkdir(parents=True, exist_ok=True)
@@ -276,14 +278,9 @@ glue("sep_interaction", float(sep_final.loc["linucb_interaction", "cumulative_re
 # %%
 latency = []
 for n in latency_clients:
-    env, rng = make_linear_env(n, 0), np.random.default_rng(0)
-    profiles, expected = env.profiles(), env.expected_rewards()
-    b = LinUCB(context_dim("concat", D_P))
-    for i, j in rng.integers(0, n, size=(1000, 2)):
-        if i != j:
-            b.update(b.contexts(profiles, [(i, j)])[0], expected[i, j] + 0.1 * rng.standard_normal())
+    b, env = trained_bandit(n, seed=0, updates=1000)
     start = time.perf_counter()
-    b.select_pairs(profiles, n // 2, 50)
+    b.select_pairs(env.profiles(), n // 2, 50)
     latency.append({"clients": n, "ordered pairs": n * (n - 1), "latency (ms)": 1e3 * (time.perf_counter() - start)})
 pd.DataFrame(latency).round(2)
 

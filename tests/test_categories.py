@@ -6,6 +6,7 @@ import pytest
 
 from knexa_core.data import CATEGORIES, Problem, category_histogram, classify, classify_text_code
 from knexa_core.data.categories import code_features, text_features
+from knexa_core.errors import DataError
 
 # (problem statement, reference code, the label a person gives it)
 HAND_LABELLED = [
@@ -105,7 +106,7 @@ def test_histogram_counts_in_category_order():
 
 
 def test_histogram_rejects_unknown_category():
-    with pytest.raises(ValueError, match="unknown category 'poetry'"):
+    with pytest.raises(DataError, match="unknown category 'poetry'"):
         category_histogram(["poetry"])
 
 

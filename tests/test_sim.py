@@ -93,3 +93,9 @@ def test_cli_grid_is_byte_identical(tmp_path):
 def test_cli_rejects_bad_arguments(capsys):
     assert cli.main(["simulate", "--clients", "1", "--out", "unused"]) == 1
     assert "at least 2 clients" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("extra", [["--seeds", "-1"], ["--lam", "0"], ["--beta0", "-1"]])
+def test_cli_rejects_bad_seeds_and_bandit_settings(extra, capsys):
+    assert cli.main(["simulate", "--out", "unused", *extra]) == 1
+    assert "need seeds >= 0, --lam > 0 and --beta0 >= 0" in capsys.readouterr().err

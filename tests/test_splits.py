@@ -252,3 +252,10 @@ def test_fallback_is_only_for_a_missing_mbpp_never_a_malformed_one(tmp_path, mon
     bad.write_text("{oops\n")
     with pytest.raises(DataError, match="bad.jsonl, line 1: malformed JSON"):
         ms.setup_study(roster, bad, allow_fallback=True)
+
+
+@pytest.mark.parametrize("extra", [["--seed", "-1"], ["--alpha", "0"]])
+def test_cli_rejects_negative_seed_and_non_positive_alpha(tmp_path, capsys, extra):
+    assert cli.main(["splits", "--out", str(tmp_path / "out"), *extra]) == 1
+    assert "need --seed >= 0 and --alpha > 0" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -20,6 +20,8 @@ from typing import Iterable
 
 import numpy as np
 
+from knexa_core.errors import DataError
+
 # The histogram order used everywhere (CPM profiles, manifests, figures). Do not reorder.
 EXAMPLES_HEADER = "Your code should pass these tests:"  # starts the asserts shown in MBPP prompts
 
@@ -169,13 +171,13 @@ def classify(problem) -> str:
 def category_histogram(problems: Iterable) -> np.ndarray:
     """Normalized 12-bin histogram of ``problems``' categories in :data:`CATEGORIES` order.
 
-    An empty input gives all zeros. Unknown categories are a ``ValueError``.
+    An empty input gives all zeros. Unknown categories are a :class:`DataError`.
     """
     counts = np.zeros(len(CATEGORIES), dtype=float)
     for p in problems:
         cat = p if isinstance(p, str) else p.category
         if cat not in CATEGORIES:
-            raise ValueError(f"unknown category {cat!r} of {getattr(p, 'task_id', p)!r}; "
+            raise DataError(f"unknown category {cat!r} of {getattr(p, 'task_id', p)!r}; "
                              f"expected one of {CATEGORIES}")
         counts[CATEGORIES.index(cat)] += 1
     total = counts.sum()

@@ -215,6 +215,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``knexa splits`` and print a short summary."""
+    if args.seed < 0 or not args.alpha > 0:
+        raise ConfigError(f"need --seed >= 0 and --alpha > 0 (inf for i.i.d.); got {args.seed}, {args.alpha}")
     manifest = make_splits(args.out, mbpp=args.mbpp, humaneval=args.humaneval, roster=args.roster,
                            seed=args.seed, alpha=args.alpha)
     c = manifest["counts"]

@@ -216,7 +216,7 @@ def js_divergence(p: np.ndarray, q: np.ndarray) -> float:
     frequency histograms (normalized here); the CPM's vectorized form does the arithmetic."""
     p, q = np.asarray(p, float), np.asarray(q, float)
     if p.sum() <= 0 or q.sum() <= 0:
-        raise ValueError("JS divergence needs two non-empty histograms")
+        raise DataError("JS divergence needs two non-empty histograms (a client without problems?)")
     return float(cpm_js_divergence(p / p.sum(), q / q.sum()))
 
 
@@ -224,7 +224,8 @@ def pairwise_js(histograms: np.ndarray) -> np.ndarray:
     """Symmetric matrix of JS divergences between the rows of ``histograms``."""
     h = np.asarray(histograms, float)
     if (h.sum(axis=1) <= 0).any():
-        raise ValueError("JS divergence needs non-empty histograms")
+        empty = np.flatnonzero(h.sum(axis=1) <= 0).tolist()
+        raise DataError(f"JS divergence needs non-empty histograms; rows {empty} are empty (clients without problems?)")
     h = h / h.sum(axis=1, keepdims=True)
     out = cpm_js_divergence(h[:, None, :], h[None, :, :])
     np.fill_diagonal(out, 0.0)

@@ -38,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.rounds < 1 or args.clients < 2 or min(args.grid_clients) < 2:
         raise ConfigError("need --rounds >= 1 and at least 2 clients (--clients / --grid-clients)")
+    if min(args.seeds) < 0 or args.lam <= 0 or args.beta0 < 0:
+        raise ConfigError(f"need seeds >= 0, --lam > 0 and --beta0 >= 0; got seeds {args.seeds}, "
+                          f"lam {args.lam}, beta0 {args.beta0}")
     common = dict(rounds=args.rounds, seeds=args.seeds, context=args.context, lam=args.lam, beta0=args.beta0)
     if args.grid:
         grid, timing = run_grid(ns=args.grid_clients, progress=True, **common)

@@ -12,18 +12,19 @@ arguments. Chapter ``03_cpm_simulation``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from knexa_core.progress import progress as progress_bar
 
+from knexa_core.cpm.matchers import METHODS
 from knexa_core.io import write_csv
+from knexa_core.progress import progress as progress_bar
 from knexa_core.sim.federation import make_federation
 from knexa_core.sim.runner import run_methods
-from knexa_core.sim.stats import mean_ci, summarize
+from knexa_core.sim.stats import summarize
 
-METHOD_LABELS = ("random", "hetero_greedy", "linucb", "oracle")
+METHOD_LABELS = METHODS  # the four matchers of every comparison, in plotting order
 CI_COLUMNS = ["sd", "ci95_low", "ci95_high", "n_seeds"]
 
 
@@ -135,9 +136,3 @@ def separability(n_clients: int = 16, rounds: int = 100, seeds: Sequence[int] = 
              ("linucb_interaction", "linucb", "interaction"), ("oracle", "oracle", "concat")]
     df, _ = _runs([(n_clients, heterogeneity)], list(seeds), rounds, specs, lam, beta0, progress, "separability")
     return df
-
-
-def mean_and_ci(values: Iterable[float]) -> tuple[float, float, float]:
-    """``(mean, ci_low, ci_high)`` of a few per-seed values (for quoting in prose)."""
-    mean, _, low, high = mean_ci(list(values))
-    return mean, low, high

@@ -41,6 +41,11 @@ NOISE = 0.01             # standard deviation of the observed reward (Pass@1 fra
 REWARD_SCALE = 10.0      # raw rewards are ~0.01-0.05: scaled for the reward profile features
 
 
+
+def transfer(teacher: np.ndarray, student: np.ndarray, kappa: np.ndarray) -> np.ndarray:
+    """The student's competence change ``Δc = η(κ·max(0, c_t − c_u) − φ(1 − κ)·c_u)`` (broadcasts)."""
+    return ETA * (kappa * np.maximum(teacher - student, 0.0) - FORGET * (1.0 - kappa) * student)
+
 @dataclass
 class FederationEnv:
     """One independent copy of the synthetic federation (see the module docstring)."""
@@ -79,9 +84,7 @@ class FederationEnv:
     def gains(self) -> np.ndarray:
         """``Δc_uk`` for every ordered pair, shape (N, N, 12)."""
         c = self.competence
-        kappa = self.pair_compat()[:, :, None]
-        gap = np.maximum(c[:, None, :] - c[None, :, :], 0.0)
-        return ETA * (kappa * gap - FORGET * (1.0 - kappa) * c[None, :, :])
+        return transfer(c[:, None, :], c[None, :, :], self.pair_compat()[:, :, None])
 
     def profiles(self) -> np.ndarray:
         """The ``d_p = 32`` profiles the matchmaker sees (family, observable performance, histogram)."""
@@ -99,10 +102,8 @@ class FederationEnv:
         idx = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         if len(np.unique(idx)) != idx.size:
             raise ConfigError(f"pairs {pairs} are not disjoint: an agent appears twice in one round")
-        c = self.competence
-        kappa = self.pair_compat()[idx[:, 0], idx[:, 1]][:, None]
-        t, u = c[idx[:, 0]], c[idx[:, 1]]
-        delta = ETA * (kappa * np.maximum(t - u, 0.0) - FORGET * (1.0 - kappa) * u)
+        u = self.competence[idx[:, 1]]
+        delta = transfer(self.competence[idx[:, 0]], u, self.pair_compat()[idx[:, 0], idx[:, 1]][:, None])
         observed = delta.mean(axis=1) + self.noise * self.rng.standard_normal(len(idx))
         self.competence[idx[:, 1]] = np.clip(u + delta, 0.0, 1.0)
         self._record(idx, observed)

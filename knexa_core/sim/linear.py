@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from knexa_core.cpm.linucb import LinUCB
 from knexa_core.cpm.profiles import D_P, N_CATEGORIES, PERFORMANCE_FEATURES, build_profile
 
 LINEAR_NOISE = 0.1  # observation noise; θ*ᵀx has a spread of several units, so rewards are informative
@@ -59,3 +60,16 @@ def make_linear_env(n_clients: int, seed: int, noise: float = LINEAR_NOISE) -> L
         for _ in range(n_clients)])
     theta = rng.standard_normal(2 * D_P)
     return LinearEnv(profiles, theta, np.random.default_rng([seed, 1]), noise)
+
+
+def trained_bandit(n_clients: int, seed: int = 0, updates: int = 1000) -> tuple[LinUCB, LinearEnv]:
+    """A ``concat`` LinUCB that has seen ``updates`` noisy rewards of random ordered pairs of a
+    linear environment: the state in which the CPM's selection speed is measured (chapter 03,
+    "How fast is the CPM?", and ``benchmarks/bench_cpm.py``)."""
+    env, rng = make_linear_env(n_clients, seed), np.random.default_rng([seed, 2])
+    bandit, profiles = LinUCB(2 * D_P), env.profiles()
+    for _ in range(updates):
+        i, j = rng.choice(n_clients, 2, replace=False)
+        x = bandit.contexts(profiles, [(i, j)])[0]
+        bandit.update(x, float(env.theta @ x + env.noise * rng.standard_normal()))
+    return bandit, env
