@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -177,6 +179,7 @@ if table.chosen:
     save_figure(plot_reported_vs_recomputed(table), figure_path)
     display(Image(filename=str(figure_path)))
 else:
+    figure_path.unlink(missing_ok=True)  # no stale chart of an earlier run is left in the figures folder
     display(Markdown("No chart: no method has a recomputed value to compare."))
 
 # %% [markdown]

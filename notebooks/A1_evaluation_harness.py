@@ -122,13 +122,18 @@ outcomes = {name: run_program(code, limits=Limits(timeout=hostile_timeout), time
 canary_alive = (canary / "canary.txt").read_text() == "alive\n"
 glue("canary_alive", "still there" if canary_alive else "GONE", display=False)
 shutil.rmtree(canary)
+n_passing = sum(r.status == "passed" for r in outcomes.values())
+glue("hostile_verdict", "None of them passes" if n_passing == 0 else f"**{n_passing} of them pass**",
+     display=False)
+glue("memory_bomb", outcomes["memory bomb"].reason.split(":")[0], display=False)
+glue("segfault", f"{outcomes['ctypes segfault'].status} ({outcomes['ctypes segfault'].reason})", display=False)
 pd.DataFrame([{"program": n, "status": r.status, "reason": r.reason[:70], "output truncated": r.truncated}
               for n, r in outcomes.items()]).set_index("program")
 
 # %% [markdown]
-# None of them passes, the harness carries on, and the canary file is {glue:text}`canary_alive`.
-# The memory bomb meets the 1 GiB address-space limit as a `MemoryError`; the segfault is reported
-# as an error with its signal.
+# {glue:text}`hostile_verdict`, the harness carries on, and the canary file is
+# {glue:text}`canary_alive`. The memory bomb meets the 1 GiB address-space limit as
+# {glue:text}`memory_bomb`; the segfault is reported as {glue:text}`segfault`.
 #
 # ## Do all HumanEval canonical solutions pass the real `check()`?
 #

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from knexa_core import book, browser, report
-from knexa_core.errors import BuildError, NotebookError
+from knexa_core.errors import BuildError, ConfigError, NotebookError
 from knexa_core.io import write_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,7 +81,7 @@ def test_generated_pages_gather_comparisons_and_run_info(tmp_path: Path) -> None
 
 
 def test_comparison_rows_must_be_complete(tmp_path: Path) -> None:
-    with pytest.raises(Exception, match="lacks \\['obtained'\\]"):
+    with pytest.raises(ConfigError, match="lacks \\['obtained'\\]"):
         report.save_comparisons(tmp_path, [{"quantity": "q", "reported": "1", "source": "s"}])
 
 

@@ -1,6 +1,7 @@
 """The install files agree: pyproject.toml, environment.yml and the constraints lock file."""
 from __future__ import annotations
 
+import sys
 import tomllib
 from pathlib import Path
 
@@ -53,3 +54,4 @@ def test_python_and_key_packages_in_the_venv_match_the_lock() -> None:
     for name in ("numpy", "papermill", "jupytext", "codebleu", "peft", "transformers"):
         assert metadata.version(name) == lock[name], f"{name}: installed version differs from the lock"
     assert metadata.version("torch").split("+")[0] == "2.13.0"
+    assert sys.version_info[:2] == (3, 11), "pyproject.toml and environment.yml require Python 3.11"
