@@ -154,8 +154,7 @@ def _mbpp_from_hf() -> list[dict[str, Any]] | None:
         ds = datasets.load_dataset(*HF_MBPP)
     except Exception:  # offline, hub unreachable, dataset renamed: fall through to the error
         return None
-    records = [dict(r) for split in ds.values() for r in split]
-    return sorted(records, key=lambda r: int(r["task_id"]))
+    return [dict(r) for split in ds.values() for r in split]  # load_mbpp sorts the problems
 
 
 def resolve_mbpp_path(path: str | Path | None = None) -> Path | None:
@@ -199,7 +198,7 @@ def load_mbpp(path: str | Path | None = None) -> list[Problem]:
         records = _mbpp_from_hf()
         if records is None:
             raise DataNotFoundError(f"MBPP not found: no path given, {MBPP_ENV} unset and Hugging Face "
-                            f"'datasets' unavailable or offline; {HOW_TO_SUPPLY}")
+                                    f"'datasets' unavailable or offline; {HOW_TO_SUPPLY}")
     problems = [mbpp_problem(r) for r in records]
     return sorted(problems, key=mbpp_number)
 
