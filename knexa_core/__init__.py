@@ -2,8 +2,8 @@
 
 Sub-packages: ``data`` (problems, categories, splits), ``cpm`` (profiles, LinUCB, matchers),
 ``sim`` (synthetic federation), ``fl`` (LoRA agents and methods), ``eval`` (sandbox, Pass@k,
-CodeBLEU); modules ``artifacts`` (paper artifact layout), ``book`` (papermill + Jupyter Book),
-``cli`` (the ``knexa`` command). Notebooks narrate; everything they compute lives here.
+CodeBLEU), ``artifacts`` (paper artifact layout), ``book`` (profiles, papermill, Jupyter Book build);
+shared helpers ``io``, ``errors``, ``progress``, ``paths``, ``divergence``; ``cli`` (the ``knexa`` command). Notebooks narrate; everything they compute lives here.
 """
 from knexa_core.errors import (
     BuildError,

@@ -47,7 +47,7 @@ from knexa_core.data import CATEGORIES, category_histogram
 from knexa_core.data import make_splits as ms
 from knexa_core.data.figures import alpha_sweep, plot_matrix, plot_sweep
 from knexa_core.data.roster import load_roster, roster_to_json
-from knexa_core.report import save_comparisons
+from knexa_core.book.report import save_comparisons
 
 figures = Path(figures_dir)
 paper_clients = load_roster(roster_path)

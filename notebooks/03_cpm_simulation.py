@@ -60,7 +60,7 @@ from myst_nb import glue
 
 from knexa_core.cpm import D_P, FAMILIES, LinUCB, PERFORMANCE_FEATURES, build_profile, context_dim
 from knexa_core.cpm.contexts import pair_contexts
-from knexa_core.report import save_comparisons
+from knexa_core.book.report import save_comparisons
 from knexa_core.sim import experiments as ex
 from knexa_core.sim import findings, plots
 from knexa_core.sim.federation import ETA, FORGET, HETEROGENEITY, NOISE, make_federation

@@ -40,7 +40,7 @@ from myst_nb import glue
 from knexa_core import artifacts
 from knexa_core.artifacts.figure import plot_reported_vs_recomputed, save_figure
 from knexa_core.io import write_csv
-from knexa_core.report import save_comparisons
+from knexa_core.book.report import save_comparisons
 
 source, out_path = Path(artifacts_dir), Path(out_dir)
 figure_path = Path(figures_dir) / "04_table4_reported_vs_recomputed.png"

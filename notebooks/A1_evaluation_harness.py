@@ -51,7 +51,7 @@ from knexa_core.errors import DataNotFoundError
 from knexa_core.eval import (Limits, codebleu_pair, evaluate_references, evaluate_samples, isolation,
                              pass_at_k, run_program)
 from knexa_core.io import save_png, write_csv
-from knexa_core.report import save_comparisons
+from knexa_core.book.report import save_comparisons
 
 out, figures = Path(out_dir), Path(figures_dir)
 n_workers = workers or None

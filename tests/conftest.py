@@ -7,8 +7,9 @@ from typing import Any
 import nbformat
 import pytest
 
-from knexa_core import notebooks
-from knexa_core.profiles import notebook_params, repo_root
+from knexa_core.book import notebooks
+from knexa_core.book.profiles import notebook_params
+from knexa_core.paths import repo_root
 
 ROOT = repo_root()
 SHARED_MBPP = ROOT.parent / "shared" / "data" / "mbpp" / "mbpp.jsonl"

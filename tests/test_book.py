@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from knexa_core import book, browser, report
+from knexa_core.book import browser, build as book, report
 from knexa_core.errors import BuildError, ConfigError, NotebookError
 from knexa_core.io import write_json
 

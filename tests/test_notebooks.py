@@ -7,8 +7,8 @@ import jupytext
 import nbformat
 import pytest
 
-from knexa_core import notebooks
-from knexa_core.book import toc_chapters
+from knexa_core.book import notebooks
+from knexa_core.book.build import toc_chapters
 from knexa_core.errors import NotebookError
 
 ROOT = Path(__file__).resolve().parent.parent

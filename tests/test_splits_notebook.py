@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from knexa_core.report import FILENAME
+from knexa_core.book.report import FILENAME
 
 
 def _outputs(nb) -> str:

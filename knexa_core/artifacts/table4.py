@@ -261,7 +261,7 @@ def provenance_markdown(table: Table4) -> str:
 
 
 def comparison_rows(table: Table4, source: str = "04_recompute_artifacts") -> list[dict[str, str]]:
-    """Reported-vs-obtained rows for :func:`knexa_core.report.save_comparisons`: recomputed values only."""
+    """Reported-vs-obtained rows for :func:`knexa_core.book.report.save_comparisons`: recomputed values only."""
     labels = " / ".join(label for label, _ in COLUMNS)
     rows = []
     for method, run in ((m, table.chosen[m]) for m in layout.METHODS if m in table.chosen):

@@ -17,6 +17,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from knexa_core.divergence import js_divergence  # re-exported: the CPM's contexts and matchers use it
 from knexa_core.errors import ConfigError
 
 # Backbone families: the four architectures of the paper's roster first, four free slots after.
@@ -76,19 +77,3 @@ def build_profile(family: str | int, performance: Mapping[str, float], histogram
     profile[PERFORMANCE_SLICE] = [float(performance.get(name, 0.0)) for name in PERFORMANCE_FEATURES]
     profile[HISTOGRAM_SLICE] = normalize_histogram(histogram)
     return profile
-
-
-def js_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    """Jensen-Shannon divergence (base 2, in [0, 1]) between histograms along the last axis.
-
-    Broadcasts: ``js_divergence(H[:, None], H[None, :])`` gives the N x N matrix of all pairs.
-    """
-    p, q = np.asarray(p, dtype=float), np.asarray(q, dtype=float)
-    m = 0.5 * (p + q)
-    return 0.5 * (_kl(p, m) + _kl(q, m))
-
-
-def _kl(p: np.ndarray, m: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(p > 0, p * np.log2(np.where(p > 0, p, 1.0) / np.where(m > 0, m, 1.0)), 0.0)
-    return np.clip(terms.sum(axis=-1), 0.0, 1.0)

@@ -13,7 +13,7 @@ from typing import Any
 
 from knexa_core.errors import ConfigError
 from knexa_core.io import read_json
-from knexa_core.profiles import repo_root
+from knexa_core.paths import repo_root
 
 # The paper's four backbones (DESIGN.md, "Roster") and their Transformers architecture families.
 BACKBONE_FAMILIES: dict[str, str] = {

@@ -26,7 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
-from knexa_core.cpm.profiles import js_divergence as cpm_js_divergence
+from knexa_core.divergence import js_divergence as _js_rows
 from knexa_core.data.categories import CATEGORIES, category_histogram
 from knexa_core.data.roster import Client
 from knexa_core.data.schema import Problem
@@ -217,7 +217,7 @@ def js_divergence(p: np.ndarray, q: np.ndarray) -> float:
     p, q = np.asarray(p, float), np.asarray(q, float)
     if p.sum() <= 0 or q.sum() <= 0:
         raise DataError("JS divergence needs two non-empty histograms (a client without problems?)")
-    return float(cpm_js_divergence(p / p.sum(), q / q.sum()))
+    return float(_js_rows(p / p.sum(), q / q.sum()))
 
 
 def pairwise_js(histograms: np.ndarray) -> np.ndarray:
@@ -227,7 +227,7 @@ def pairwise_js(histograms: np.ndarray) -> np.ndarray:
         empty = np.flatnonzero(h.sum(axis=1) <= 0).tolist()
         raise DataError(f"JS divergence needs non-empty histograms; rows {empty} are empty (clients without problems?)")
     h = h / h.sum(axis=1, keepdims=True)
-    out = cpm_js_divergence(h[:, None, :], h[None, :, :])
+    out = _js_rows(h[:, None, :], h[None, :, :])
     np.fill_diagonal(out, 0.0)
     return out
 

@@ -19,14 +19,10 @@ from typing import Any
 import yaml
 
 from knexa_core.errors import ConfigError
+from knexa_core.paths import repo_root
 
 PROFILES = ("smoke", "cpu", "paper")
 DEFAULT_PROFILE = "cpu"
-
-
-def repo_root() -> Path:
-    """The project checkout that holds ``params/``, ``notebooks/`` and ``book/``."""
-    return Path(__file__).resolve().parent.parent
 
 
 def params_path(profile: str, root: Path | None = None) -> Path:

@@ -21,12 +21,13 @@ from typing import Any, Iterator
 import yaml
 from tqdm.std import tqdm
 
-from knexa_core import browser, notebooks, report
+from knexa_core.book import browser, notebooks, report
 from knexa_core.progress import quiet_progress
 from knexa_core.errors import BuildError
 from knexa_core.io import read_json, write_text
-from knexa_core.profiles import DEFAULT_PROFILE, PROFILES, load_profile, repo_root
-from knexa_core.runinfo import save_run_info
+from knexa_core.book.profiles import DEFAULT_PROFILE, PROFILES, load_profile
+from knexa_core.paths import repo_root
+from knexa_core.book.runinfo import save_run_info
 
 CHAPTER_PREFIX = "chapters/"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from knexa_core.io import write_json
-from knexa_core.profiles import repo_root
+from knexa_core.paths import repo_root
 
 PACKAGES = (
     "knexa-core", "torch", "transformers", "peft", "numpy", "pandas", "matplotlib",
