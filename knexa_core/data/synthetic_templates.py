@@ -19,7 +19,7 @@ Gen = np.random.Generator
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
 SEPARATORS = ("-", "+", ",", ";", "|", "/", "_", "*", ":", "#")
 WORDS = ("fizz", "buzz", "ping", "pong", "tick", "tock", "foo", "bar", "yes", "no", "hot", "cold")
-BRACKETS = (("(", ")"), ("[", "]"), ("{", "}"), ("<", ">"))
+BRACKETS = (("(", ")"), ("[", "]"), ("{", "}"), ("<", ">"), ("|", "|"), ("*", "*"), ("#", "#"))
 BASES = (("binary", "b"), ("octal", "o"), ("hexadecimal", "x"))
 
 
@@ -98,10 +98,10 @@ def _digits_in_base(r: Gen, base: int) -> tuple:
 
 # ----------------------------------------------------------------------------- the table
 
-SEQ = (("xs",), ("nums",), ("values",), ("items",))
-NUM = (("n",), ("num",), ("value",))
+SEQ = (("xs",), ("nums",), ("values",), ("items",), ("arr",), ("lst",))
+NUM = (("n",), ("num",), ("value",), ("x",), ("number",))
 TEXT = (("s",), ("text",), ("word",))
-SENT = (("s",), ("text",), ("sentence",), ("line",))
+SENT = (("s",), ("text",), ("sentence",), ("line",), ("msg",), ("data",))
 POINT = (("x", "y"), ("a", "b"), ("u", "v"), ("px", "py"))
 SIDES = (("w", "h"), ("width", "height"), ("a", "b"), ("x", "y"))
 GRID = (("m",), ("grid",), ("mat",), ("table",))
@@ -188,7 +188,7 @@ TEMPLATES: tuple[Template, ...] = (
              lambda r, c: _cases(r, lambda r: (_ints(r, -5, 30, 1, 8),), fixed=(([],),))),
     Template("top_k", "sorting_searching", ("top_k", "largest", "best_values", "leaders"), SEQ,
              "Return the $k largest elements of $a in descending order.",
-             "return sorted($a, reverse=True)[:$k]", K(1, 4),
+             "return sorted($a, reverse=True)[:$k]", K(1, 6),
              lambda r, c: _cases(r, lambda r: (_ints(r, -20, 40, 2, 8),), fixed=(([],),))),
     Template("sort_by_mod", "sorting_searching", ("sort_by_mod", "order_remainders", "mod_sort", "rem_rank"),
              SEQ, "Return $a sorted by the remainder of each element divided by $k; elements with equal "
@@ -291,12 +291,12 @@ TEMPLATES: tuple[Template, ...] = (
              K(2, 16), lambda r, c: _cases(r, lambda r: _digits_in_base(r, c["k"]), fixed=(("10",),))),
     Template("group_digits", "conversion_formatting", ("group_digits", "thousands", "pretty_number", "digit_groups"),
              NUM, "Return $a written with '$sep' between each group of three digits, counted from the right.",
-             'return f"{$a:,}".replace(",", $sep)', lambda r: {"sep": _pick(r, "._ '/")},
+             'return f"{$a:,}".replace(",", $sep)', lambda r: {"sep": _pick(r, "._ '/-|:")},
              lambda r, c: _cases(r, lambda r: (_int(r, 0, 10 ** _int(r, 2, 9)),), fixed=((1234567,),))),
     Template("to_camel", "conversion_formatting", ("to_camel", "camelize", "join_camel", "camel_case"), (("name",), ("s",), ("text",), ("label",)),
              "Convert $a, whose words are separated by '$sep', to camelCase.",
-             'words = $a.split($sep)\nreturn words[0] + "".join(w.title() for w in words[1:])',
-             lambda r: {"sep": _pick(r, "_-. ")},
+             'return "".join(w.title() if i else w for i, w in enumerate($a.split($sep)))',
+             lambda r: {"sep": _pick(r, "_-. /:+")},
              lambda r, c: _cases(r, lambda r: (c["sep"].join(_word(r, LETTERS, 1, 5) for _ in range(_int(r, 1, 4))),))),
     # --- logic_other
     Template("fizz", "logic_other", ("fizz", "label_number", "classify", "say"), NUM,
