@@ -92,6 +92,11 @@ def _enclosed_text(r: Gen, c: dict) -> tuple:
     return (" ".join(parts),)
 
 
+def _delimiters(o: str, c: str) -> dict[str, str]:
+    """Constants of a bracket pair: the two delimiters and the regular expression between them."""
+    return {"o": o, "c": c, "pat": re.escape(o) + "(.*?)" + re.escape(c)}
+
+
 def _digits_in_base(r: Gen, base: int) -> tuple:
     return (_word(r, "0123456789abcdef"[:base], 1, 5),)
 
@@ -230,7 +235,7 @@ TEMPLATES: tuple[Template, ...] = (
                                                              for _ in range(_int(r, 1, 4))),))),
     Template("enclosed", "regex_parsing", ("enclosed", "bracketed", "inside_marks", "grab_groups"), SENT,
              "Return the pieces of $a enclosed between '$o' and '$c'.", "import re\nreturn re.findall($pat, $a)",
-             lambda r: (lambda o, c: {"o": o, "c": c, "pat": re.escape(o) + "(.*?)" + re.escape(c)})(*_pick(r, BRACKETS)),
+             lambda r: _delimiters(*_pick(r, BRACKETS)),
              lambda r, c: _cases(r, lambda r: _enclosed_text(r, c), fixed=(("",),))),
     # --- geometry
     Template("manhattan", "geometry", ("manhattan", "taxi_distance", "grid_distance", "city_blocks"), POINT,
@@ -293,7 +298,8 @@ TEMPLATES: tuple[Template, ...] = (
              NUM, "Return $a written with '$sep' between each group of three digits, counted from the right.",
              'return f"{$a:,}".replace(",", $sep)', lambda r: {"sep": _pick(r, "._ '/-|:")},
              lambda r, c: _cases(r, lambda r: (_int(r, 0, 10 ** _int(r, 2, 9)),), fixed=((1234567,),))),
-    Template("to_camel", "conversion_formatting", ("to_camel", "camelize", "join_camel", "camel_case"), (("name",), ("s",), ("text",), ("label",)),
+    Template("to_camel", "conversion_formatting", ("to_camel", "camelize", "join_camel", "camel_case"),
+             (("name",), ("s",), ("text",), ("label",)),
              "Convert $a, whose words are separated by '$sep', to camelCase.",
              'return "".join(w.title() if i else w for i, w in enumerate($a.split($sep)))',
              lambda r: {"sep": _pick(r, "_-. /:+")},
