@@ -201,7 +201,8 @@ def draw_split(setup: SplitSetup, roster_path: str | Path, seed: int = SEED,
     inputs = setup.inputs | {"roster": {"file": roster_path.name, "sha256": sha256_file(roster_path),
                                         "clients": len(setup.clients)}}
     params = split_parameters(seed, alpha, setup.n_test, setup.n_transfer) | {
-        "data": "HumanEval only, roster scaled (MBPP not found)" if setup.fallback else "HumanEval + MBPP"}
+        "data": ("synthetic CPU benchmark" if "synthetic" in setup.inputs
+                 else "HumanEval only, roster scaled (MBPP not found)" if setup.fallback else "HumanEval + MBPP")}
     return split, build_manifest(split, setup.clients, params, inputs)
 
 
