@@ -131,5 +131,5 @@ PROFILES: dict[str, dict[str, Any]] = {
     # seconds: very small models, 2 rounds, 12 test problems (tests only; numbers mean nothing)
     "smoke": {"threads": 1, "data": "synthetic", "backbones": "tiny", "tiny_hidden": 64, "tiny_layers": 2, "tiny_ffn": 128,
               "tiny_rank": 4, "pretrain_steps": 2, "pretrain_corpus_files": 8, "rounds": 2, "lr": 2e-3,
-              "accumulate": 1, "max_new_tokens": 16, "eval_problems": 12},
+              "accumulate": 1, "max_new_tokens": 16, "eval_problems": 12, "package_size": 16},
 }
