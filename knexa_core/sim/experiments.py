@@ -137,9 +137,9 @@ def write_grid_outputs(out_dir: str | Path, grid: pd.DataFrame, timing: pd.DataF
     cols = ["n_clients", "heterogeneity", "seed", "method", "final_pass1", "mean_js", "cumulative_regret"]
     write_csv(out / "grid.csv", _records(grid, cols), cols)
     by = ["n_clients", "heterogeneity", "method"]
-    summary = summarize(grid, by, "final_pass1").merge(
-        summarize(grid, by, "mean_js")[[*by, "mean_js"]], on=by)
-    cols = [*by, "final_pass1", *CI_COLUMNS, "mean_js"]
+    js = summarize(grid, by, "mean_js").rename(columns={"ci95_low": "js_ci95_low", "ci95_high": "js_ci95_high"})
+    summary = summarize(grid, by, "final_pass1").merge(js[[*by, "mean_js", "js_ci95_low", "js_ci95_high"]], on=by)
+    cols = [*by, "final_pass1", *CI_COLUMNS, "mean_js", "js_ci95_low", "js_ci95_high"]
     write_csv(out / "grid_summary.csv", _records(summary, cols), cols)
     gain = grid_gain(grid)
     cols = ["n_clients", "heterogeneity", "baseline", "gain_pct", *CI_COLUMNS]
