@@ -56,6 +56,7 @@ def plot_learning(pass1: pd.DataFrame, regret: pd.DataFrame, path: str | Path, t
     axes[-1].set_ylabel("policy regret: Σ (oracle's Pass@1 − method's)")
     axes[0].legend(fontsize=8)
     fig.suptitle(title)
+    fig.tight_layout()
     return _save(fig, path)
 
 
