@@ -182,14 +182,16 @@ pd.DataFrame({"Dirichlet concentration": HETEROGENEITY,
 # *state* regret, the oracle's expected reward on the method's *current* federation minus the
 # method's, measures each method against its own state; it stays in `per_seed.csv` as a
 # diagnostic but cannot rank methods on a federation that changes.) Bands are 95% t-intervals
-# across seeds; the middle panel is each method's Pass@1 minus Random's, paired per seed.
+# across seeds; the lower panels are each method's Pass@1 minus Random's, paired per seed, and the
+# share of the gain the oracle has made since the common start that each method has made,
+# $(\bar P_m(t) - \bar P(0)) / (\bar P_{\text{oracle}}(t) - \bar P(0))$, round by round.
 
 # %%
 learning = ex.learning_dynamics(num_clients, num_rounds, seeds, heterogeneity, context, lam, beta0)
 curves = ex.write_learning_outputs(out, learning)
 display(Image(filename=plots.plot_learning(curves["pass1"], curves["regret"], figures / "cpm_learning_regret.png",
                                            f"{num_clients} clients, {heterogeneity} heterogeneity",
-                                           curves["difference"])))
+                                           curves["difference"], curves["share"])))
 
 # %%
 ranking = metrics.final_ranking(learning)

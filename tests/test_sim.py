@@ -160,3 +160,20 @@ def test_release_env_is_seeded_and_runs_every_method():
     assert a.equals(b) and set(a["method"]) == set(ex.METHOD_LABELS)
     with pytest.raises(ConfigError):
         make_release_env(1, "high", 0)
+
+
+def test_order_by_policy_regret_is_the_order_by_final_pass1_in_the_chapters_setting():
+    """The acceptance claim, computed in the chapter's learning-dynamics setting (cpu profile)."""
+    from knexa_core.sim import experiments as ex
+    from knexa_core.sim.metrics import final_ranking, orders_agree
+    ranking = final_ranking(ex.learning_dynamics(16, 100, range(5), "high"))
+    assert list(ranking.index)[0] == "oracle" and ranking.loc["oracle", "cumulative_regret"] == 0.0
+    assert orders_agree(ranking), ranking
+
+
+def test_sensitivity_rows_and_settings_are_distinct():
+    from knexa_core.sim.sensitivity import SETTINGS, sensitivity
+    assert len({label for _, label, _, _ in SETTINGS}) == len(SETTINGS)
+    sens = sensitivity(6, 4, [0, 1], "high", settings=SETTINGS[:2] + SETTINGS[-2:])
+    assert set(sens["baseline"]) == {"random", "random_oriented"} and sens["order"].nunique() == 4
+    assert (sens["n_seeds"] == 2).all()

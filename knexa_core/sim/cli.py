@@ -2,7 +2,10 @@
 
 ``knexa simulate --clients 16 --rounds 100 --seeds 0 1 2 3 4 --heterogeneity high --out DIR``
 writes ``learning_curve.csv`` (``round,method,mean_pass1``) and ``regret_curve.csv``
-(``round,method,cumulative_regret``), means over seeds, plus CI and per-seed files;
+(``round,method,cumulative_regret``: the policy regret against the oracle's own run, see
+:mod:`knexa_core.sim.metrics`), means over seeds, for every method of
+:data:`knexa_core.cpm.METHODS` (the non-learning controls ``random_oriented`` and ``family_gap``
+included), plus CI, paired-difference, gain-share and per-seed files;
 ``knexa simulate --grid --out DIR`` runs the Figure 2 grid. Chapter ``03_cpm_simulation``.
 """
 from __future__ import annotations
@@ -49,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         df = learning_dynamics(n_clients=args.clients, heterogeneity=args.heterogeneity, progress=True, **common)
         write_learning_outputs(args.out, df)
-        written = ["learning_curve.csv", "regret_curve.csv", "pass1_ci.csv", "regret_ci.csv", "per_seed.csv"]
+        written = ["learning_curve.csv", "regret_curve.csv", "pass1_ci.csv", "regret_ci.csv",
+                   "difference_to_random_ci.csv", "gain_share_ci.csv", "per_seed.csv"]
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "func"}
     write_json(args.out / "simulate_args.json", params)
     print(f"wrote {', '.join(written)} to {args.out}")

@@ -75,7 +75,8 @@ def write_learning_outputs(out_dir: str | Path, df: pd.DataFrame, prefix: str = 
     out = Path(out_dir)
     tables = {"pass1": summarize(df, ["round", "method"], "mean_pass1"),
               "regret": summarize(df, ["round", "method"], "cumulative_regret"),
-              "difference": paired_difference(df, "random")}
+              "difference": paired_difference(df, "random"),
+              "share": summarize(df.dropna(subset=["gain_share"]), ["round", "method"], "gain_share")}
     write_csv(out / f"{prefix}learning_curve.csv", _records(tables["pass1"], ["round", "method", "mean_pass1"]),
               ["round", "method", "mean_pass1"])
     write_csv(out / f"{prefix}regret_curve.csv",
@@ -86,6 +87,8 @@ def write_learning_outputs(out_dir: str | Path, df: pd.DataFrame, prefix: str = 
         write_csv(out / f"{prefix}{key}_ci.csv", _records(tables[key], cols), cols)
     cols = ["round", "method", "difference", *CI_COLUMNS]
     write_csv(out / f"{prefix}difference_to_random_ci.csv", _records(tables["difference"], cols), cols)
+    cols = ["round", "method", "gain_share", *CI_COLUMNS]
+    write_csv(out / f"{prefix}gain_share_ci.csv", _records(tables["share"], cols), cols)
     cols = PER_SEED_COLUMNS
     write_csv(out / f"{prefix}per_seed.csv", _records(df.sort_values(["method", "seed", "round"]), cols), cols)
     return tables

@@ -42,19 +42,24 @@ def _band(ax: plt.Axes, table: pd.DataFrame, value: str) -> None:
 
 
 def plot_learning(pass1: pd.DataFrame, regret: pd.DataFrame, path: str | Path, title: str = "",
-                  difference: pd.DataFrame | None = None) -> Path:
-    """Mean Pass@1 proxy, (optionally) the paired difference to Random, and the cumulative policy
-    regret per round, with 95% CI bands (supplementary Figure 1)."""
-    fig, axes = plt.subplots(1, 2 if difference is None else 3, figsize=(11 if difference is None else 15, 4))
-    _band(axes[0], pass1, "mean_pass1")
-    axes[0].set_ylabel("mean Pass@1 proxy")
+                  difference: pd.DataFrame | None = None, share: pd.DataFrame | None = None) -> Path:
+    """Mean Pass@1 proxy, the cumulative policy regret and (optionally) the paired difference to
+    Random and the share of the oracle's gain, per round, with 95% CI bands (supplementary Figure 1)."""
+    panels = [(pass1, "mean_pass1", "mean Pass@1 proxy"),
+              (regret, "cumulative_regret", "policy regret: Σ (oracle's Pass@1 − method's)")]
     if difference is not None:
-        _band(axes[1], difference, "difference")
-        axes[1].axhline(0.0, color="black", linewidth=0.8)
-        axes[1].set_ylabel("Pass@1 minus Random's (paired per seed)")
-    _band(axes[-1], regret, "cumulative_regret")
-    axes[-1].set_ylabel("policy regret: Σ (oracle's Pass@1 − method's)")
-    axes[0].legend(fontsize=8)
+        panels.append((difference, "difference", "Pass@1 minus Random's (paired per seed)"))
+    if share is not None:
+        panels.append((share, "gain_share", "share of the oracle's gain since round 0"))
+    fig, axes = plt.subplots(1 if len(panels) == 2 else 2, 2, figsize=(11, 4 if len(panels) == 2 else 8), squeeze=False)
+    for ax, (table, value, label) in zip(axes.flat, panels):
+        _band(ax, table, value)
+        ax.set_ylabel(label)
+        if value == "difference":
+            ax.axhline(0.0, color="black", linewidth=0.8)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     return _save(fig, path)
