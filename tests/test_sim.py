@@ -177,3 +177,11 @@ def test_sensitivity_rows_and_settings_are_distinct():
     sens = sensitivity(6, 4, [0, 1], "high", settings=SETTINGS[:2] + SETTINGS[-2:])
     assert set(sens["baseline"]) == {"random", "random_oriented"} and sens["order"].nunique() == 4
     assert (sens["n_seeds"] == 2).all()
+
+
+def test_cli_simulate_the_release_environment(tmp_path):
+    args = ["simulate", "--clients", "6", "--rounds", "3", "--seeds", "0", "--environment", "release"]
+    assert cli.main([*args, "--out", str(tmp_path / "r")]) == 0
+    assert cli.main(["simulate", "--clients", "6", "--rounds", "3", "--seeds", "0", "--out", str(tmp_path / "f")]) == 0
+    release = (tmp_path / "r" / "learning_curve.csv").read_text()
+    assert release.count("\n") == 1 + 3 * 6 and release != (tmp_path / "f" / "learning_curve.csv").read_text()

@@ -101,10 +101,10 @@ def _records(df: pd.DataFrame, cols: Sequence[str]) -> list[list]:
 
 def run_grid(ns: Sequence[int] = (8, 16, 32, 64), heterogeneities: Sequence[str] = ("low", "medium", "high"),
              seeds: Sequence[int] = range(5), rounds: int = 100, context: str = "concat", lam: float = 1.0,
-             beta0: float = 1.0, progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+             beta0: float = 1.0, progress: bool = False, make_env=make_federation) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The Figure 2 grid: one row per (clients, heterogeneity, seed, method), and the timings."""
     df, timings = _runs([(n, h) for n in ns for h in heterogeneities], list(seeds), rounds,
-                        method_specs(context), {"lam": lam, "beta0": beta0}, progress, "Figure 2 grid")
+                        method_specs(context), {"lam": lam, "beta0": beta0}, progress, "Figure 2 grid", make_env)
     keys = ["n_clients", "heterogeneity", "seed", "method"]
     final = df[df["round"] == rounds].set_index(keys)[["mean_pass1", "cumulative_regret"]]
     js = df.groupby(keys, sort=True)["mean_js"].mean()
