@@ -160,7 +160,7 @@ def test_run_info_records_every_resolved_parameter_and_the_real_seed(tmp_path: P
     book.execute_chapters("smoke", tmp_path)
     info = json.loads((tmp_path / "runs" / "smoke" / "01_a" / "run_info.json").read_text())
     assert info["parameters"]["alpha"] == 0.5 and info["parameters"]["lam"] == 2.0  # default and override
-    assert info["seed"] == [3, 4] and info["overridden_by_profile"] == ["lam", "out_dir"]
+    assert info["seed"] == [3, 4] and info["overridden_by_profile"] == ["lam", "out_dir", "profile"]
     book.write_generated_pages(tmp_path / "book", "smoke", [tmp_path / "runs" / "smoke" / "01_a"])
     repro = (tmp_path / "book" / "_generated" / "reproducibility.md").read_text()
     assert "seed: `[3, 4]`" in repro and "| `alpha` | `0.5` | notebook default |" in repro

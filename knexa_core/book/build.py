@@ -92,7 +92,8 @@ def execute_chapters(profile_name: str, root: Path) -> list[Path]:
             params = chapter_parameters(profile, name, source, run_dir, root / "notebooks")
             (run_dir / name).mkdir(parents=True, exist_ok=True)
             resolved = resolve_parameters(notebooks.notebook_parameters(source), {"profile": profile_name, **params})
-            save_run_info(run_dir / name / "run_info.json", resolved, seed=run_seed(resolved), overrides=list(params))
+            save_run_info(run_dir / name / "run_info.json", resolved, seed=run_seed(resolved),
+                          overrides=sorted({"profile", *params}))
             notebooks.execute(source, executed / f"{name}.ipynb", params, cwd=root / "notebooks")
             runs.append(run_dir / name)
     return runs
