@@ -166,8 +166,9 @@ pd.DataFrame({"Dirichlet concentration": HETEROGENEITY,
 #
 # ## Controls: what does a rule that learns nothing achieve?
 #
-# A transfer helps here only when the better client teaches, and Random assigns roles at random.
-# A gain over Random can therefore come from orienting transfers rather than from learning. Two
+# A student gains only in the categories where its teacher is more competent, so a transfer helps
+# mostly when the better client teaches, and Random assigns the roles at random. A gain over
+# Random can therefore come from orienting transfers rather than from learning. Two
 # non-learning rules of `knexa_core.cpm` (usable by federated training too) separate the two:
 # `random_oriented` draws the same random partners as Random but lets the higher-Pass@1 agent
 # teach; `family_gap` takes same-family pairs first and, within each group, the largest Pass@1
