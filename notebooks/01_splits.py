@@ -160,7 +160,7 @@ predicted = [by_id[t].category for t, _ in sample]
 matrix = confusion([label for _, label in sample], predicted)
 glue("hand_n", len(sample), display=False)
 glue("hand_correct", int(matrix.trace()), display=False)
-glue("hand_accuracy", 100 * matrix.trace() / max(1, len(sample)), display=False)
+glue("hand_accuracy", float(100 * matrix.trace() / max(1, len(sample))), display=False)
 pd.DataFrame(matrix, index=CATEGORIES, columns=CATEGORIES).loc[lambda d: d.sum(axis=1) > 0]
 
 # %% [markdown]
