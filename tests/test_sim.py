@@ -73,7 +73,8 @@ def test_cli_simulate_is_byte_identical_and_has_the_paper_columns(tmp_path):
     args = ["simulate", "--clients", "6", "--rounds", "6", "--seeds", "0", "1", "--heterogeneity", "medium"]
     for name in ("a", "b"):
         assert cli.main([*args, "--out", str(tmp_path / name)]) == 0
-    for f in ("learning_curve.csv", "regret_curve.csv", "pass1_ci.csv", "regret_ci.csv", "per_seed.csv"):
+    for f in ("learning_curve.csv", "regret_curve.csv", "pass1_ci.csv", "regret_ci.csv", "per_seed.csv",
+              "difference_to_random_ci.csv", "gain_share_ci.csv"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
     lines = (tmp_path / "a" / "learning_curve.csv").read_text().splitlines()
     assert lines[0] == "round,method,mean_pass1" and len(lines) == 1 + 6 * 6
