@@ -487,9 +487,8 @@ pd.DataFrame({"straightforward loop (ms)": [1e3 * slow], "vectorized, best of 20
 # cost more than they bring for products this small on a busy 2-core machine, so
 # `benchmarks/bench_cpm.py` runs BLAS on one thread.
 #
-# **Summary.** Scoring is a few matrix products; greedy matching is exact and vectorized
-# (locally dominant pairs are taken in batches, the rest one at a time). The timings vary with the
-# machine's load and are not part of the byte-identical outputs.
+# **Summary.** Scoring is a few matrix products; greedy matching is exact and vectorized. The
+# timings vary with the machine's load and are not part of the byte-identical outputs.
 #
 # ## Reported by the paper vs measured here
 #

@@ -262,22 +262,3 @@ def test_beta_schedule_decaying_or_constant():
     assert LinUCB(4, beta0=2.0).beta(4) == 1.0 and LinUCB(4, beta0=2.0, beta_schedule="constant").beta(4) == 2.0
     with pytest.raises(ConfigError):
         LinUCB(4, beta_schedule="linear")
-
-
-def test_batched_dominant_pairs_give_exactly_the_sequential_greedy():
-    from knexa_core.cpm.greedy import dominant_pairs
-    rng = np.random.default_rng(5)
-    for trial in range(40):
-        n = int(rng.integers(2, 120))
-        s = rng.normal(size=(n, n))
-        s = np.round(s, 1) if trial % 2 else s            # many ties
-        s[rng.random((n, n)) < 0.1] = -np.inf              # forbidden pairs
-        k = int(rng.integers(1, n // 2 + 2))
-        ref = reference_greedy({(i, j): s[i, j] for i in range(n) for j in range(n) if i != j}, k)
-        assert greedy_disjoint(s, k) == ref
-    # hand case: scores 0->1: 9 (dominant), 2->3: 8 (dominant), 1->2: 10 would beat both, so only it is
-    s = np.full((4, 4), -np.inf)
-    s[0, 1], s[2, 3], s[1, 2] = 9.0, 8.0, 10.0
-    picks, alive = dominant_pairs(s.copy(), rounds=1)
-    assert picks == [(1, 2)] and alive.tolist() == [True, False, False, True]
-    assert greedy_disjoint(s, 2) == [(1, 2)]

@@ -13,16 +13,8 @@ smallest student among equal scores, so ties follow the rule), then advances, in
 step, every row whose head was just taken. Taken students are periodically compacted out of the
 lists so pointers never wade through them. Cost: one ``O(N)`` vectorized step per pick, exact
 greedy result. Very large federations use truncated lists refilled on demand
-(:func:`greedy_from_lists` with ``refill``).
-
-Before that sequential step, :func:`greedy_disjoint` takes many pairs at once: a pair whose key
-``(score, −teacher, −student)`` is the largest among all pairs that involve either of its two
-agents (*locally dominant*) is chosen by the sequential greedy too, since every pair picked
-before it has a larger key and so involves neither agent; and no other pair touching its agents
-is ever picked, since each comes after it. So all locally dominant pairs are taken in one
-vectorized step, their agents removed, and the step repeated (:data:`DOMINANT_ROUNDS` times at
-most) before the sequential greedy finishes the rest; sorting all picks by key gives exactly the
-sequential greedy's list. Chapter ``03_cpm_simulation``, section "Greedy disjoint matching".
+(:func:`greedy_from_lists` with ``refill``). Chapter ``03_cpm_simulation``, section
+"Greedy disjoint matching".
 """
 from __future__ import annotations
 
@@ -33,7 +25,6 @@ import numpy as np
 from knexa_core.errors import ConfigError
 
 Refill = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
-DOMINANT_ROUNDS = 12  # batch rounds before the sequential greedy takes over (each is O(N²), vectorized)
 
 
 def sorted_rows(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -60,43 +51,8 @@ def greedy_disjoint(scores: np.ndarray, k_pairs: int) -> list[tuple[int, int]]:
     if np.isnan(scores).any():
         raise ConfigError("scores contain NaN; check the profiles and the bandit state for non-finite values")
     np.fill_diagonal(scores, -np.inf)
-    if k_pairs < 1:
-        return []
-    batch, alive = dominant_pairs(scores.copy())
-    rest = np.flatnonzero(alive)
-    if rest.size >= 2:
-        sub = scores[np.ix_(rest, rest)]
-        order, values = sorted_rows(sub)
-        batch += [(int(rest[t]), int(rest[u])) for t, u in greedy_from_lists(order, values, len(rest) // 2)]
-    batch.sort(key=lambda pair: (-scores[pair], pair))
-    return batch[:k_pairs]
-
-
-def dominant_pairs(scores: np.ndarray, rounds: int = DOMINANT_ROUNDS) -> tuple[list[tuple[int, int]], np.ndarray]:
-    """Locally dominant pairs taken in batches (module docstring); returns them and the agents left.
-
-    ``scores`` (diagonal ``-inf``) is overwritten: taken agents' rows and columns become ``-inf``.
-    """
-    n, picks = len(scores), []
-    alive, idx = np.ones(n, dtype=bool), np.arange(n)
-    for _ in range(rounds):
-        row_s = scores.argmax(axis=1)            # each agent's best pair as teacher (smallest student on ties)
-        col_t = scores.argmax(axis=0)            # ... and as student (smallest teacher on ties)
-        row_v, col_v = scores[idx, row_s], scores[col_t, idx]
-        as_teacher = (row_v > col_v) | ((row_v == col_v) & (idx < col_t))
-        best_t, best_s = np.where(as_teacher, idx, col_t), np.where(as_teacher, row_s, idx)
-        best_v = np.where(as_teacher, row_v, col_v)
-        mine = (best_t == idx) & alive & (best_v > -np.inf)
-        mine &= (best_t[best_s] == idx) & (best_s[best_s] == best_s)
-        teachers = np.flatnonzero(mine)
-        if teachers.size == 0:
-            break
-        picks += [(int(t), int(best_s[t])) for t in teachers]
-        taken = np.concatenate([teachers, best_s[teachers]])
-        alive[taken] = False
-        scores[taken, :] = -np.inf
-        scores[:, taken] = -np.inf
-    return picks, alive
+    order, values = sorted_rows(scores)
+    return greedy_from_lists(order, values, k_pairs)
 
 
 def greedy_from_lists(cand: np.ndarray, vals: np.ndarray, k_pairs: int,
