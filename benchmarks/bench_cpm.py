@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import os
 
-# One selection is a handful of small matrix products: BLAS threads only add contention on a shared
-# machine (measured here at N = 256 under load: scoring 0.36 ms with one thread, 12 ms with two).
-# Set before numpy is imported; an explicit OPENBLAS_NUM_THREADS in the environment wins.
+# One selection is a handful of small matrix products: on a busy shared machine BLAS threads add
+# contention, not speed (compare with OPENBLAS_NUM_THREADS=2 in the environment). Set before numpy
+# is imported; an explicit OPENBLAS_NUM_THREADS in the environment wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402 (after the thread setting)
