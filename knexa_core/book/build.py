@@ -109,7 +109,8 @@ def _reproducibility_page(profile_name: str, runs: list[Path]) -> str:
         lines.append("No chapter notebook was executed in this build.")
     for run in runs:
         info = read_json(run / "run_info.json", BuildError)
-        lines += [f"## {run.name}", "", f"- seed: `{info['seed']}`", f"- git revision: `{info['git_revision']}`",
+        seed = "none (the chapter has no seed parameter)" if info["seed"] is None else f"`{info['seed']}`"
+        lines += [f"## {run.name}", "", f"- seed: {seed}", f"- git revision: `{info['git_revision']}`",
                   f"- Python {info['python']}; " + ", ".join(f"{k} {v}" for k, v in info["packages"].items()),
                   "", "| parameter | value | set by |", "|---|---|---|"]
         profile_keys = set(info.get("overridden_by_profile", []))
