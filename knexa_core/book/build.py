@@ -21,7 +21,7 @@ from typing import Any, Iterator
 import yaml
 from tqdm.std import tqdm
 
-from knexa_core.book import browser, notebooks, report
+from knexa_core.book import batch, browser, notebooks, report
 from knexa_core.progress import quiet_progress
 from knexa_core.errors import BuildError
 from knexa_core.io import read_json, write_text
@@ -83,19 +83,28 @@ def execute_chapters(profile_name: str, root: Path) -> list[Path]:
     if missing:
         raise BuildError(f"_toc.yml lists chapters without a notebook: {missing}; add notebooks/<name>.py")
     shutil.rmtree(executed, ignore_errors=True)
+    shutil.rmtree(book_dir / "batch", ignore_errors=True)
     run_dir = root / "runs" / profile_name
-    runs = []
+    runs, batches = [], []
     with quiet_progress():  # bars inside the kernels would end up on the book's pages
         for name in (bar := tqdm(names, desc="notebooks", unit="nb")):
             bar.set_postfix_str(name)
             source = root / "notebooks" / f"{name}.py"
             params = chapter_parameters(profile, name, source, run_dir, root / "notebooks")
+            combos = batch.grid(profile, name)
+            if combos:  # every execution of the chapter writes into one artifact folder
+                params["artifacts_dir"] = os.path.relpath(run_dir / name / "artifacts", root / "notebooks")
+                own = [c for c in combos if all(params.get(k) == v for k, v in c.items())]
+                batches.extend(batch.run_batch(name, [c for c in combos if c not in own], params, source, run_dir,
+                                               root / "book" / "batch" / name, root / "notebooks"))
             (run_dir / name).mkdir(parents=True, exist_ok=True)
             resolved = resolve_parameters(notebooks.notebook_parameters(source), {"profile": profile_name, **params})
             save_run_info(run_dir / name / "run_info.json", resolved, seed=run_seed(resolved),
                           overrides=sorted({"profile", *params}))
             notebooks.execute(source, executed / f"{name}.ipynb", params, cwd=root / "notebooks")
             runs.append(run_dir / name)
+    write_text(book_dir / "_generated" / "training_runs.md", batch.page(
+        next((n for n in names if batch.grid(profile, n)), "-"), batches, book_dir))
     return runs
 
 

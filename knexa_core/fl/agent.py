@@ -13,6 +13,7 @@ Chapter ``02_federated_training``, section "One round, step by step".
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -53,6 +54,7 @@ class Agent:
         params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(params, lr=config.lr, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.0)
         self.steps_done = 0
+        self.stats = {"train_tokens": 0, "train_seconds": 0.0, "generated_tokens": 0, "generate_seconds": 0.0}
         self.rng = torch.Generator().manual_seed(seed)
         self._train_examples = [self.encode(p.prompt, p.reference) for p in self.train_set]
 
@@ -99,6 +101,7 @@ class Agent:
 
         Returns the mean local loss of the round's micro-batches.
         """
+        clock = time.perf_counter()
         self.model.train()
         distill = [self.encode(p, t) for p, t in package]
         distill_batches = self._batches(distill, shuffle=True) if distill else []
@@ -112,12 +115,16 @@ class Agent:
                     loss = (1.0 - alpha_kd) * local + alpha_kd * kd
                 (loss / self.config.accumulate).backward()
                 losses.append(float(local.detach()))
+                self.stats["train_tokens"] += sum(len(e.input_ids) for e in batch)
+                if distill_batches:
+                    self.stats["train_tokens"] += sum(len(e.input_ids) for e in distill_batches[micro % len(distill_batches)])
                 micro += 1
                 if micro % self.config.accumulate == 0:
                     self._step()
         if micro % self.config.accumulate:
             self._step()
         self.model.eval()
+        self.stats["train_seconds"] += time.perf_counter() - clock
         return sum(losses) / max(1, len(losses))
 
     def _step(self) -> None:
@@ -146,7 +153,7 @@ class Agent:
                  samples: int = 1, seed: int = 0, batch_size: int = 64) -> list[list[str]]:
         """``samples`` cleaned completions per problem (greedy when ``temperature`` is 0)."""
         self.model.eval()
-        tok = self.tokenizer
+        tok, clock = self.tokenizer, time.perf_counter()
         torch.manual_seed(seed)
         out: list[list[str]] = []
         for i in range(0, len(problems), batch_size):
@@ -156,8 +163,11 @@ class Agent:
             kwargs = {"do_sample": True, "temperature": temperature, "top_k": 0} if temperature > 0 else {"do_sample": False}
             gen = self.model.generate(**enc, max_new_tokens=max_new_tokens, num_return_sequences=samples,
                                       pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, **kwargs)
-            texts = tok.batch_decode(gen[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+            new = gen[:, enc["input_ids"].shape[1]:]
+            self.stats["generated_tokens"] += int((new != tok.pad_token_id).sum())
+            texts = tok.batch_decode(new, skip_special_tokens=True)
             for j, p in enumerate(chunk):
                 kind = completion_kind(p.source)
                 out.append([clean_completion(t, kind) for t in texts[j * samples:(j + 1) * samples]])
+        self.stats["generate_seconds"] += time.perf_counter() - clock
         return out

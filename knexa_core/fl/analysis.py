@@ -90,3 +90,30 @@ def pairing_counts(rounds: pd.DataFrame, clients: list[str]) -> np.ndarray:
     for teacher, student in zip(students.partner, students.client):
         m[idx[teacher], idx[student]] += 1
     return m
+
+
+def comparison_rows(table: pd.DataFrame, runs: pd.DataFrame, setting: str) -> list[dict[str, str]]:
+    """Reported-vs-obtained rows of chapter 02 (Table 4 per method, Table 5, the relative gain)."""
+    from knexa_core.artifacts.table4 import REPORTED, reported_gain
+    from knexa_core.fl.methods import table_name
+
+    rows, source = [], "02_federated_training"
+    for _, r in table.iterrows():
+        name = table_name(r["method"])
+        for key in ("pass@1", "pass@5", "pass@10"):
+            low, high = r[f"{key} ci95"]
+            rows.append({"quantity": f"Table 4, {name} {key.replace('pass', 'Pass')}", "reported": f"{REPORTED[name][key]:.2f}%",
+                         "obtained": f"{100 * r[key]:.2f}% [{100 * low:.2f}, {100 * high:.2f}]", "source": source,
+                         "note": f"{setting}; mean and 95 % interval over {r['seeds']} seeds"})
+    means = runs.groupby("method")["pass@1"].mean()
+    if {"knexa_fl", "random_p2p"} <= set(means.index) and means["random_p2p"] > 0:
+        rows.append({"quantity": "Table 4, relative Pass@1 gain of KNEXA-FL over Random-P2P",
+                     "reported": f"{100 * reported_gain():.0f}%", "source": source, "note": setting,
+                     "obtained": f"{100 * (means['knexa_fl'] / means['random_p2p'] - 1):.1f}%"})
+    peak = runs.groupby("method")["peak_transfer_pass1"].mean()
+    for method, reported in (("random_p2p", "33.33%"), ("knexa_fl", "86.70%")):
+        if method in peak.index and not np.isnan(peak[method]):
+            rows.append({"quantity": f"Table 5, peak student Pass@1 on the transfer set, {table_name(method)}",
+                         "reported": reported, "obtained": f"{100 * peak[method]:.2f}%", "source": source,
+                         "note": f"{setting}; best evaluated round, mean over seeds"})
+    return rows

@@ -24,6 +24,7 @@ from knexa_core.fl.backbones import family_of
 from knexa_core.fl.config import FederationConfig
 from knexa_core.fl.guardrail import Guardrail
 from knexa_core.fl.models import client_model, device_and_dtype
+from knexa_core.fl.pretrain import pretrain_all
 from knexa_core.progress import progress
 
 
@@ -72,6 +73,8 @@ def build_federation(config: FederationConfig, roster: str | Path | None = None,
     clients, split, manifest = draw_federation_split(config, roster)
     device, _ = device_and_dtype()
     choice, train_config = config.backbone_choice(), config.train_config()
+    if choice.kind == "tiny":
+        pretrain_all([family_of(c.backbone) for c in clients], choice.size, choice.pretrain, cache)
     agents, states, guards = [], [], []
     for i, (client, part) in enumerate(progress(list(zip(clients, split.clients)), desc="build clients", unit="client")):
         seed = derived_seed(config.seed, client.seed)

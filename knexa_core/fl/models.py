@@ -52,6 +52,10 @@ def load_lora_model(location: str, family: str, rank: int, seed: int, train_fina
     from peft import get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # no "loading weights" bars or config notices on the book's pages
+    hf_logging.disable_progress_bar()
     tokenizer = AutoTokenizer.from_pretrained(location)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token

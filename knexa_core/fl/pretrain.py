@@ -9,6 +9,7 @@ defines it (family, sizes, steps, seed, corpus, library versions), and loaded ba
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -55,14 +56,39 @@ def tiny_base(family: str, size: TinySize = TinySize(), spec: PretrainSpec = Pre
     dest = (root or cache_root()) / f"tiny-{family}-{cache_key(family, size, spec, corpus_digest(texts))}"
     if (dest / "config.json").is_file():
         return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest.with_name(dest.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a concurrent run building the same base: wait, then load it
+        if not (dest / "config.json").is_file():
+            _build(family, size, spec, texts, dest)
+    return dest
+
+
+def pretrain_all(families: list[str], size: TinySize, spec: PretrainSpec, root: Path | None = None) -> None:
+    """Build the bases of ``families``, first those no concurrent process is building (non-blocking
+    locks), so two book workers pretrain different families at the same time."""
+    texts = corpus_texts(corpus_files(spec.corpus_files or None))
+    root = root or cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    for family in dict.fromkeys(families):
+        dest = root / f"tiny-{family}-{cache_key(family, size, spec, corpus_digest(texts))}"
+        with open(dest.with_name(dest.name + ".lock"), "w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # another process builds it; tiny_base waits for it later
+            if not (dest / "config.json").is_file():
+                _build(family, size, spec, texts, dest)
+
+
+def _build(family: str, size: TinySize, spec: PretrainSpec, texts: list[str], dest: Path) -> None:
     tokenizer = train_tokenizer(texts, TINY_VOCAB[family])
     model = _pretrain(family, size, spec, tokenizer, texts)
     staging = dest.with_name(dest.name + f".tmp{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     model.save_pretrained(staging)
     tokenizer.save_pretrained(staging)
-    staging.replace(dest) if not dest.exists() else shutil.rmtree(staging)  # another process may have won
-    return dest
+    staging.replace(dest)
 
 
 def _pretrain(family, size, spec, tokenizer, texts):
