@@ -92,3 +92,23 @@ def test_profiles_are_valid_and_paper_is_table1() -> None:
     assert paper.backbones == "paper" and paper.data == "study"
     with pytest.raises(ConfigError, match="unknown training profile"):
         FederationConfig.for_profile("gpu")
+
+
+def test_paper_loading_path_on_a_tiny_model_saved_locally(tmp_path) -> None:
+    """The paper profile's route (``from_pretrained`` of a checkpoint + LoRA at the paper's rank)
+    on a tiny GPT-NeoX saved to a folder, as a hub checkpoint would be cached."""
+    from knexa_core.fl.backbones import TinySize, trainable_share
+    from knexa_core.fl.models import BackboneChoice, base_location, load_lora_model
+    from knexa_core.fl.pretrain import PretrainSpec, tiny_base
+
+    assert base_location("EleutherAI/pythia-410m", BackboneChoice(kind="paper")) == "EleutherAI/pythia-410m"
+    with pytest.raises(ConfigError, match="unknown backbone"):
+        base_location("gpt2", BackboneChoice(kind="paper"))
+    saved = tiny_base("pythia", TinySize(hidden=64, layers=2, heads=4, ffn=128), PretrainSpec(steps=1, corpus_files=4),
+                      root=tmp_path)
+    model, tok = load_lora_model(str(saved), "pythia", 32, seed=0)
+    names = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert names and all("lora_" in n for n in names) and 0 < trainable_share(model) < 100
+    prompt = tok("def f(x):\n", return_tensors="pt")
+    out = model.generate(**prompt, max_new_tokens=3, do_sample=False, pad_token_id=tok.pad_token_id)
+    assert out.shape[1] == prompt["input_ids"].shape[1] + 3

@@ -21,7 +21,7 @@ import yaml
 from knexa_core.errors import ConfigError
 from knexa_core.paths import repo_root
 
-PROFILES = ("smoke", "cpu", "paper")
+PROFILES = ("smoke", "cpu", "cpu-full", "paper")
 DEFAULT_PROFILE = "cpu"
 
 

@@ -128,8 +128,11 @@ PROFILES: dict[str, dict[str, Any]] = {
     # busy core slowed generation up to 30x on this 2-core machine; the book runs two runs at once instead
     "cpu": {"threads": 1, "data": "synthetic", "backbones": "tiny", "pretrain_steps": 300, "lr": 2e-3, "accumulate": 1,
             "max_new_tokens": 48},
+    # the cpu profile with the paper's 20 rounds (params/cpu-full.yaml also runs 5 seeds per method)
+    "cpu-full": {},
     # seconds: very small models, 2 rounds, 12 test problems (tests only; numbers mean nothing)
     "smoke": {"threads": 1, "data": "synthetic", "backbones": "tiny", "tiny_hidden": 64, "tiny_layers": 2, "tiny_ffn": 128,
               "tiny_rank": 4, "pretrain_steps": 2, "pretrain_corpus_files": 8, "rounds": 2, "lr": 2e-3,
               "accumulate": 1, "max_new_tokens": 16, "eval_problems": 12, "package_size": 16},
 }
+PROFILES["cpu-full"] = {**PROFILES["cpu"], "rounds": 20}
