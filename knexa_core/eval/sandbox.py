@@ -101,8 +101,8 @@ class _Server:
     """One sandbox fork server (``_child.py``) with its uid; used by one thread at a time."""
 
     def __init__(self) -> None:
-        self.uid = acquire_uid() if isolation()["drop_uid"] else -1
-        self.proc = subprocess.Popen(launch_command([], self.uid), stdin=subprocess.PIPE,
+        self.uid, self.lock = acquire_uid() if isolation()["drop_uid"] else (-1, -1)
+        self.proc = subprocess.Popen(launch_command(self.uid), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/",
                                      env=dict(SCRUBBED_ENV), start_new_session=True, close_fds=True)
 
@@ -138,8 +138,9 @@ class _Server:
         for stream in (self.proc.stdin, self.proc.stdout):
             with contextlib.suppress(BrokenPipeError):
                 stream.close()
-        if self.uid >= 0:
-            release_uid(self.uid)
+        if self.lock >= 0:
+            release_uid(self.lock)
+            self.lock = -1
 
 
 _IDLE: queue.SimpleQueue[_Server] = queue.SimpleQueue()
@@ -235,18 +236,19 @@ def run_program(code: str, timeout: float = 3.0, limits: Limits | None = None,
     if limits.timeout <= 0:
         raise EvaluationError(f"timeout must be positive, got {limits.timeout}")
     server = _take_server()
-    workdir = tempfile.mkdtemp(prefix="knexa-sbx-", dir=tmp_root)
-    marker = secrets.token_hex(16)
-    header = {"marker": marker, "timeout": limits.timeout, "cpu": limits.cpu_limit(), "workdir": workdir,
-              "memory": limits.memory_bytes, "nproc": limits.nproc, "fsize": limits.file_bytes,
-              "nofile": limits.open_files, "output": limits.output_bytes}
+    # with bubblewrap the server makes the working directory in its private /tmp (nothing on the host)
+    workdir = None if isolation()["mount"] else tempfile.mkdtemp(prefix="knexa-sbx-", dir=tmp_root)
+    header = {"marker": secrets.token_hex(16), "timeout": limits.timeout, "cpu": limits.cpu_limit(),
+              "workdir": workdir, "memory": limits.memory_bytes, "nproc": limits.nproc,
+              "fsize": limits.file_bytes, "nofile": limits.open_files, "output": limits.output_bytes}
     try:
-        if server.uid >= 0:
+        if workdir and server.uid >= 0:
             os.chown(workdir, server.uid, server.uid)
         answer = server.request(header, code.encode("utf-8", errors="surrogateescape"),
                                 time.monotonic() + limits.timeout + SERVER_GRACE)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
     if answer is None:
         _drop_server(server)
         return ExecResult("error", "the sandbox server died or stopped answering; it was replaced")
