@@ -118,7 +118,7 @@ def bwrap_command(uid: int, tmpfs_bytes: int = TMPFS_BYTES) -> list[str]:
     """
     bwrap = shutil.which("bwrap") or "bwrap"
     outer = [bwrap, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-             "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv",
+             "--unshare-cgroup-try", "--die-with-parent", "--new-session",
              *_system_binds(), *_interpreter_binds(), "--bind", "/proc", "/proc", "--dev", "/dev",
              "--perms", "1777", "--size", str(tmpfs_bytes), "--tmpfs", SANDBOX_TMP,
              "--perms", "1777", "--size", str(tmpfs_bytes), "--tmpfs", "/dev/shm", "--chdir", "/"]
@@ -168,12 +168,27 @@ def _lock_dir() -> str:
     return UID_LOCK_DIR
 
 
+def _uids_in_use() -> set[int]:
+    """Real uids of the running processes (a harness of an older version takes no lock)."""
+    uids = set()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                uids.add(entry.stat().st_uid)
+            except OSError:
+                pass
+    return uids
+
+
 def acquire_uid(wait: float = 60.0) -> tuple[int, int]:
     """A sandbox uid no other server *of any process on this machine* is using, and the fd of
     its lock (an ``flock``, released by :func:`release_uid` or when the process dies)."""
     folder, deadline = _lock_dir(), time.monotonic() + wait
     while True:
+        busy = _uids_in_use()
         for slot in range(SANDBOX_UID_SLOTS):
+            if SANDBOX_UID_BASE + slot in busy:
+                continue
             fd = os.open(os.path.join(folder, f"{slot}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -132,8 +132,9 @@ class _Server:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
             with contextlib.suppress(psutil.NoSuchProcess):  # in namespace mode: its init
-                for child in psutil.Process(self.proc.pid).children():
-                    child.kill()
+                for child in psutil.Process(self.proc.pid).children(recursive=True):
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        child.kill()
         self.proc.wait()
         for stream in (self.proc.stdin, self.proc.stdout):
             with contextlib.suppress(BrokenPipeError):
@@ -177,14 +178,21 @@ def _drop_server(server: _Server) -> None:
 
 
 def server_pids() -> set[int]:
-    """Process ids of the live sandbox servers (with, in namespace mode, their ``unshare``)."""
+    """Process ids of the live sandbox servers (with, in namespace mode, their ``unshare`` or
+    ``bwrap`` launchers)."""
     pids = set()
     with _LOCK:
         for server in _ALL:
             pids.add(server.proc.pid)
             with contextlib.suppress(psutil.NoSuchProcess):
-                pids.update(child.pid for child in psutil.Process(server.proc.pid).children())
+                pids.update(child.pid for child in psutil.Process(server.proc.pid).children(recursive=True))
     return pids
+
+
+def server_uids() -> set[int]:
+    """Sandbox uids held by this process's live servers (empty without root)."""
+    with _LOCK:
+        return {server.uid for server in _ALL if server.uid >= 0}
 
 
 def shutdown_servers() -> None:
