@@ -56,7 +56,10 @@ def _set_limits(cpu, memory, nproc, fsize, nofile):
 
 
 def _inside(path, root, dir_fd=None):
-    """Whether ``path`` (relative to ``dir_fd`` if given) resolves to ``root`` or below it."""
+    """Whether ``path`` (relative to ``dir_fd`` if given) resolves to ``root`` or below it (or is
+    ``/dev/null``, where programs may redirect their output)."""
+    if path == os.devnull:
+        return True
     if isinstance(path, int):  # a file descriptor: its target is unknown, so refuse
         return False
     try:

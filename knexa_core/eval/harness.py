@@ -21,7 +21,7 @@ from knexa_core.eval.codebleu_score import codebleu_scores, mean_codebleu
 from knexa_core.eval.passk import check_sample_counts, mean_pass_at_k
 from knexa_core.eval.postprocess import clean_completion, completion_kind
 from knexa_core.eval.isolation import SANDBOX_UID_SLOTS, isolation
-from knexa_core.eval.sandbox import ExecResult, Limits, run_program
+from knexa_core.eval.sandbox import ExecResult, Limits, run_program, stop_all_servers
 
 DEFAULT_K = (1, 5, 10)  # the paper's Table 4 reports Pass@1/5/10
 DEFAULT_TIMEOUT = 3.0  # seconds per program; every HumanEval/MBPP reference runs in well under 1 s
@@ -97,12 +97,19 @@ def run_programs(programs: Sequence[str], workers: int | None = None, timeout: f
     if isolation()["drop_uid"]:
         workers = min(workers, SANDBOX_UID_SLOTS)  # one sandbox uid per concurrent server
     results: list[ExecResult | None] = [None] * len(programs)
-    with ThreadPoolExecutor(max_workers=workers) as pool, \
-            progress_bar(total=len(programs), desc=desc, unit="prog", disable=not progress) as bar:
-        futures = {pool.submit(run_program, code, timeout, limits): i for i, code in enumerate(programs)}
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            bar.update(1)
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        with progress_bar(total=len(programs), desc=desc, unit="prog", disable=not progress) as bar:
+            futures = {pool.submit(run_program, code, timeout, limits): i for i, code in enumerate(programs)}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update(1)
+    except BaseException:  # Ctrl-C (KeyboardInterrupt) or an error: stop at once, not after the queue
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_all_servers()  # the running requests see their server die and return
+        raise
+    finally:
+        pool.shutdown(wait=True)
     return results  # type: ignore[return-value]
 
 

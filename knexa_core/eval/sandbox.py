@@ -126,15 +126,22 @@ class _Server:
                 answer += chunk
         return json.loads(answer)
 
-    def close(self) -> None:
-        """Kill the server, its namespace and its process group; release the uid."""
+    def kill(self) -> None:
+        """Kill the server, its namespace and its process group (a thread waiting for its answer
+        then reads end-of-file at once; its pipes stay open until :meth:`close`)."""
         if self.proc.poll() is None:
+            children: list[psutil.Process] = []
+            with contextlib.suppress(psutil.NoSuchProcess):  # in namespace mode: its launchers
+                children = psutil.Process(self.proc.pid).children(recursive=True)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            with contextlib.suppress(psutil.NoSuchProcess):  # in namespace mode: its init
-                for child in psutil.Process(self.proc.pid).children(recursive=True):
-                    with contextlib.suppress(psutil.NoSuchProcess):
-                        child.kill()
+            for child in children:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
+
+    def close(self) -> None:
+        """Kill the server (:meth:`kill`), close its pipes and release its uid."""
+        self.kill()
         self.proc.wait()
         for stream in (self.proc.stdin, self.proc.stdout):
             with contextlib.suppress(BrokenPipeError):
@@ -197,6 +204,17 @@ def server_uids() -> set[int]:
 
 def shutdown_servers() -> None:
     """Stop the idle sandbox servers (a later run starts new ones); e.g. between training rounds."""
+    for server in _idle_servers():
+        _drop_server(server)
+
+
+def stop_all_servers() -> None:
+    """Stop every server, busy or idle (at interpreter exit, or on Ctrl-C: a busy run returns an
+    ``error`` at once); a later run starts new ones."""
+    with _LOCK:
+        servers = list(_ALL)
+    for server in servers:
+        server.kill()  # a busy one: its thread sees the server die, returns an error and drops it
     for server in _idle_servers():
         _drop_server(server)
 
