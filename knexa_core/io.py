@@ -186,7 +186,8 @@ def write_csv(
 
 
 def read_json(path: str | os.PathLike, error: type[KnexaError] = KnexaError) -> Any:
-    """Read a JSON file; a missing file or parse error raises ``error`` naming file, line and column."""
+    """Read a JSON file; a missing, unreadable or malformed file raises ``error`` naming the file
+    (and, for a parse error, the line and column)."""
     p = Path(path)
     try:
         return json.loads(p.read_text(encoding="utf-8"))
@@ -194,6 +195,12 @@ def read_json(path: str | os.PathLike, error: type[KnexaError] = KnexaError) -> 
         raise error(f"{p}: file not found") from None
     except json.JSONDecodeError as exc:
         raise error(f"{p}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8 JSON") from None
+    except (ValueError, RecursionError) as exc:  # a huge integer, nesting too deep
+        raise error(f"{p}: unreadable JSON ({type(exc).__name__}); fix the file") from None
+    except OSError as exc:  # a directory, no permission
+        raise error(f"{p}: cannot be read ({exc.strerror or exc}); pass a readable JSON file") from None
 
 
 def sha256_file(path: str | os.PathLike) -> str:

@@ -18,7 +18,8 @@ from knexa_core.data import load_humaneval, load_mbpp
 from knexa_core.data.loaders import read_jsonl
 from knexa_core.errors import ConfigError
 from knexa_core.eval.harness import DEFAULT_K, DEFAULT_TIMEOUT, evaluate_samples
-from knexa_core.io import write_json, write_text
+from knexa_core.eval.sandbox import check_timeout
+from knexa_core.io import atomic_path, check_writable, dumps_json
 
 BENCHMARKS = ("humaneval", "mbpp")
 RESULT_FIELDS = ("task_id", "completion_id", "status", "reason", "codebleu")  # no timings: byte-stable
@@ -44,16 +45,23 @@ def output_paths(samples: Path) -> tuple[Path, Path]:
 def run(args: argparse.Namespace) -> int:
     if not args.samples.is_file():
         raise ConfigError(f"samples file not found: {args.samples}; pass a JSONL file with task_id and completion")
-    samples = list(read_jsonl(args.samples, ("task_id", "completion")))
+    check_timeout(args.timeout)
+    results_path, summary_path = output_paths(args.samples)
+    for path in (results_path, summary_path):  # before a long evaluation, not after it
+        check_writable(path)
+    text = ((str,), "a string")
+    samples = list(read_jsonl(args.samples, ("task_id", "completion"), {"task_id": text, "completion": text}))
     problems = load_humaneval() if args.benchmark == "humaneval" else load_mbpp(args.mbpp)
     result = evaluate_samples(problems, samples, k=args.k, workers=args.workers, timeout=args.timeout,
                               codebleu=not args.no_codebleu, postprocess=args.postprocess)
-    results_path, summary_path = output_paths(args.samples)
     rows = [{f: row[f] for f in RESULT_FIELDS} | {"completion": s["completion"]}
             for row, s in zip(result.rows(), samples)]
-    write_text(results_path, "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rows))
     summary = result.summary() | {"benchmark": args.benchmark, "samples_file": args.samples.name}
-    write_json(summary_path, summary)
+    # both files are staged first and renamed together, the summary last (it marks a complete set)
+    with atomic_path(summary_path) as summary_tmp, atomic_path(results_path) as results_tmp:
+        results_tmp.write_text("".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rows),
+                               encoding="utf-8")
+        summary_tmp.write_text(dumps_json(summary), encoding="utf-8")
     print(f"{len(samples)} samples on {len(result.counts)} {args.benchmark} problems "
           f"({', '.join(f'{n} {s}' for s, n in result.status_counts().items())})")
     for key, value in result.pass_at_k.items():

@@ -21,7 +21,7 @@ from knexa_core.eval.codebleu_score import codebleu_scores, mean_codebleu
 from knexa_core.eval.passk import check_sample_counts, mean_pass_at_k
 from knexa_core.eval.postprocess import clean_completion, completion_kind
 from knexa_core.eval.isolation import SANDBOX_UID_SLOTS, isolation
-from knexa_core.eval.sandbox import ExecResult, Limits, run_program, stop_all_servers
+from knexa_core.eval.sandbox import ExecResult, Limits, check_timeout, run_program, stop_all_servers
 
 DEFAULT_K = (1, 5, 10)  # the paper's Table 4 reports Pass@1/5/10
 DEFAULT_TIMEOUT = 3.0  # seconds per program; every HumanEval/MBPP reference runs in well under 1 s
@@ -64,15 +64,28 @@ class EvaluationResult:
         return [asdict(s) for s in self.samples]
 
 
+def _completion(i: int, completion: Any) -> str:
+    """``completion`` if it is text that can be run; otherwise an EvaluationError naming sample ``i``."""
+    if not isinstance(completion, str):
+        raise EvaluationError(f"sample {i}: completion must be a string, not {type(completion).__name__} "
+                              f"{str(completion)[:40]!r}; write the generated text (\"\" for an empty answer)")
+    try:
+        completion.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise EvaluationError(f"sample {i}: completion holds a lone surrogate at character {exc.start} "
+                              "(not valid Unicode text); fix the generator's decoding") from None
+    return completion
+
+
 def _normalize(samples: Iterable[Any]) -> list[tuple[str, str]]:
     pairs = []
     for i, s in enumerate(samples):
         if isinstance(s, Mapping):
             if "task_id" not in s or "completion" not in s:
                 raise EvaluationError(f"sample {i} lacks 'task_id' or 'completion': {sorted(s)}")
-            pairs.append((str(s["task_id"]), str(s["completion"])))
+            pairs.append((str(s["task_id"]), _completion(i, s["completion"])))
         elif isinstance(s, (tuple, list)) and len(s) == 2:
-            pairs.append((str(s[0]), str(s[1])))
+            pairs.append((str(s[0]), _completion(i, s[1])))
         else:
             raise EvaluationError(f"sample {i} must be (task_id, completion) or a dict with those keys")
     return pairs
@@ -92,8 +105,9 @@ def run_programs(programs: Sequence[str], workers: int | None = None, timeout: f
         In the order of ``programs``.
     """
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    if workers < 1 or timeout <= 0:
-        raise EvaluationError(f"need workers >= 1 and timeout > 0; got workers={workers}, timeout={timeout}")
+    check_timeout(timeout)
+    if workers < 1:
+        raise EvaluationError(f"need workers >= 1; got workers={workers}")
     if isolation()["drop_uid"]:
         workers = min(workers, SANDBOX_UID_SLOTS)  # one sandbox uid per concurrent server
     results: list[ExecResult | None] = [None] * len(programs)

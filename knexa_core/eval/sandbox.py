@@ -94,6 +94,16 @@ class ExecResult:
         return self.status == "passed"
 
 
+MAX_TIMEOUT = 3600.0  # seconds per program: an hour is far beyond any benchmark test
+
+
+def check_timeout(timeout: float) -> None:
+    """A per-program timeout must be a finite number of seconds in (0, MAX_TIMEOUT]."""
+    if not 0 < timeout <= MAX_TIMEOUT:  # also false for nan
+        raise EvaluationError(f"timeout must be a number of seconds in (0, {MAX_TIMEOUT:g}], got {timeout}; "
+                              "e.g. --timeout 3")
+
+
 SERVER_GRACE = 5.0  # seconds the server may need beyond the program's deadline to answer
 
 
@@ -259,8 +269,7 @@ def run_program(code: str, timeout: float = 3.0, limits: Limits | None = None,
         ``passed`` only if the program ran to its end (the tests included) and raised nothing.
     """
     limits = replace(limits or Limits(), timeout=float(timeout))
-    if limits.timeout <= 0:
-        raise EvaluationError(f"timeout must be positive, got {limits.timeout}")
+    check_timeout(limits.timeout)
     server = _take_server()
     # with bubblewrap the server makes the working directory in its private /tmp (nothing on the host)
     workdir = None if isolation()["mount"] else tempfile.mkdtemp(prefix="knexa-sbx-", dir=tmp_root)
