@@ -58,11 +58,16 @@ def read_artifact_bytes(path: str | Path, root: str | Path | None = None) -> byt
         fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block
     except OSError as exc:
         raise ArtifactError(f"{p}: cannot be opened ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as fh:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise ArtifactError(f"{p}: not a regular file; an artifact must be a plain file")
-        data = fh.read(MAX_ARTIFACT_BYTES + 1)
+        chunks, size = [], 0
+        while size <= MAX_ARTIFACT_BYTES and (chunk := os.read(fd, 1 << 20)):
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+    finally:
+        os.close(fd)
     if len(data) > MAX_ARTIFACT_BYTES:
         raise ArtifactError(f"{p}: larger than {MAX_ARTIFACT_BYTES >> 20} MB; not an artifact of this layout")
     return data
