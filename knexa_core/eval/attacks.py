@@ -70,14 +70,18 @@ ATTACKS: tuple[Attack, ...] = (
            "f = open('/proc/self/mem', 'rb')\n"),
     Attack("close stdout", "a correct program that closes stdout (should pass)",
            "import os, sys\nsys.stdout.close()\nos.close(1)\nassert 1 + 1 == 2\n"),
+    Attack("always-equal return", "return an object equal to everything (HumanEval asserts ==)",
+           "class Anything:\n    def __eq__(self, other):\n        return True\n"
+           "assert Anything() == [1, 2] and Anything() == 'x'\n"),
     Attack("forge a pass (stack)", "call the server's status writer found through the frames",
            "import sys\nf = sys._getframe()\nwhile f is not None and '_finish' not in f.f_globals:\n"
            "    f = f.f_back\nf.f_globals['_finish']('passed')\n"),
 )
 CONTROLS = {"close stdout"}  # correct programs: for them, "held" means they still pass
-# Still open: the program shares its process with the status writer, so a program written against
-# this harness can call it (appendix A1, "What is still possible"); the tests check it stays alone.
-KNOWN_OPEN = {"forge a pass (stack)"}
+# Still open (appendix A1): the program shares its process with the status writer, so a program
+# written against this harness can call it; and HumanEval's ``==`` asserts accept an object equal
+# to everything. The tests check that nothing else gets through.
+KNOWN_OPEN = {"forge a pass (stack)", "always-equal return"}
 
 
 def answer_key() -> str:
