@@ -3,32 +3,31 @@
 Each program runs in its own process, forked from a per-worker *sandbox server*: a fresh
 ``python -s -P -S -B`` (isolated mode, standard library only, scrubbed environment) that never runs
 untrusted code itself (``_child.py``). The program's process starts a new session and gets an
-empty stdin, a fresh temporary working directory (removed afterwards), merged stdout/stderr
-captured up to ``Limits.output_bytes``, and the resource limits of :class:`Limits`. On the
-wall-clock deadline, and after every run, everything the program started is killed. Forking a
-warm server instead of starting an interpreter per program saves its start-up and imports.
+empty stdin, a fresh working directory (removed afterwards), merged stdout/stderr captured up to
+``Limits.output_bytes``, and the resource limits of :class:`Limits`. On the wall-clock deadline,
+and after every run, everything the program started is killed. Forking a warm server instead of
+starting an interpreter per program saves its start-up and imports.
 
-When the harness runs as root (as on this project's CI machine), more is possible, and
-:func:`~knexa_core.eval.isolation.isolation` probes it once:
+:func:`~knexa_core.eval.isolation.isolation` probes once what the machine allows. As root with
+bubblewrap (the default on this project's machines; ``make test`` installs it), each server runs
+in a private file system (only the interpreter, its standard library and the C libraries, read
+only; a private size-capped ``/tmp`` and ``/dev/shm``; its own ``/proc``), in its own PID,
+network, IPC and UTS namespaces, as an unprivileged uid with no capabilities that no other
+harness process on the machine uses at the same time (an ``flock`` per uid), unable to create
+user namespaces; it dies with the harness, leaving nothing on the host. The server is init of its
+PID namespace: after every program it kills all other processes in it, even ones that left the
+process group, and the program's signals cannot reach it. Without bubblewrap the server falls
+back to ``unshare`` + ``setpriv`` on the host's file system, and without root to the limits and
+the process-group kill only; either way a one-line warning goes into every result
+(``EvaluationResult.isolation["warning"]``).
 
-- ``unshare --net --pid --fork --kill-child``: each server, and so each program, has its own
-  network namespace (only a down loopback: no network) and PID namespace; the server is its init,
-  so after every program it kills all other processes of the namespace, even ones that left the
-  process group with ``setsid``, and the program's signals cannot reach it;
-- ``setpriv``: the server and its programs run as an unprivileged per-server uid (61000 + slot)
-  with no groups and ``no_new_privs``, so ``RLIMIT_NPROC`` is enforced (the kernel does not
-  enforce it for root: a fork bomb stops at ``Limits.nproc`` processes), the harness cannot be
-  signalled, and no file the uid does not own can be written. If the interpreter lives in a folder
-  other users cannot read (here ``/root/.pyenv``), the uid keeps ``CAP_DAC_READ_SEARCH`` to import
-  the standard library: it can then *read* any file, but not write one.
-
-Without root, only the limits, the process-group kill and the best-effort guard apply, and
-``RLIMIT_NPROC`` counts all processes of the user. A program passes only if its status line,
-tagged with a random per-run marker, arrives after the program finished. This stops accidental
-or naive early exits (``sys.exit(0)`` before the tests) and forged output lines; it cannot stop a
-program written to attack the harness, which shares its interpreter with the status writer and
-could find the marker by introspection (the threat model is model-generated code, not an
-adversary). A server that dies or stops answering is replaced, and that run is an ``error``.
+A program passes only if its status, tagged with a random per-run marker, arrives on the status
+pipe after the program finished (see ``_child.py``). This stops early exits (``sys.exit(0)``
+before the tests), printed fake status lines and programs that close or redirect stdout; it does
+not stop a program written to attack this harness, which shares its process with the status
+writer and can call it (appendix A1 lists what is still open). A server that dies or stops
+answering is replaced, and that run is an ``error``. Ctrl-C during :func:`run_programs
+<knexa_core.eval.harness.run_programs>` stops every server at once (:func:`stop_all_servers`).
 """
 from __future__ import annotations
 
@@ -164,6 +163,24 @@ class _Server:
 _IDLE: queue.SimpleQueue[_Server] = queue.SimpleQueue()
 _ALL: list[_Server] = []
 _LOCK = threading.Lock()
+
+
+def _forget_servers_after_fork() -> None:
+    """In a forked child of the harness (multiprocessing, a Ray worker): the servers and uid locks
+    belong to the parent; the child starts its own (and holds no locks of its own yet)."""
+    for server in _ALL:
+        for stream in (server.proc.stdin, server.proc.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
+        if server.lock >= 0:
+            with contextlib.suppress(OSError):
+                os.close(server.lock)  # the parent's flock stays: it is shared, not released
+    _ALL.clear()
+    for _ in _idle_servers():
+        pass
+
+
+os.register_at_fork(after_in_child=_forget_servers_after_fork)
 
 
 def _idle_servers() -> Iterator[_Server]:
