@@ -112,9 +112,19 @@ def test_cli_errors_are_reported(tmp_path, capsys):
     assert not (tmp_path / "few_results.jsonl").exists()
 
 
-@pytest.mark.parametrize("kwargs", [{"workers": 0}, {"workers": -1}, {"timeout": 0}])
-def test_bad_workers_or_timeout_is_a_clear_error(kwargs):
+@pytest.mark.parametrize("kwargs, message", [
+    ({"workers": 0}, "need workers >= 1"), ({"workers": -1}, "need workers >= 1"),
+    ({"timeout": 0}, "timeout must be a number of seconds in"),
+    ({"timeout": float("nan")}, "timeout must be a number of seconds in"),
+    ({"timeout": float("inf")}, "timeout must be a number of seconds in")])
+def test_bad_workers_or_timeout_is_a_clear_error(kwargs, message):
     from knexa_core.eval import run_programs
 
-    with pytest.raises(EvaluationError, match="need workers >= 1 and timeout > 0"):
+    with pytest.raises(EvaluationError, match=message):
         run_programs(["pass"], progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("completion", [None, 5, ["return 1"], "\ud800"])
+def test_non_text_completions_are_an_error_not_the_text_none(completion):
+    with pytest.raises(EvaluationError, match="sample 0: completion"):
+        evaluate_samples([DOUBLE], [("T/double", completion)], k=(1,), progress=False)

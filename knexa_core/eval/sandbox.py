@@ -45,6 +45,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Iterator
 
@@ -106,14 +107,23 @@ def check_timeout(timeout: float) -> None:
 SERVER_GRACE = 5.0  # seconds the server may need beyond the program's deadline to answer
 
 
+def _new_spawner() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="knexa-sandbox-spawner")
+
+
+# bubblewrap's --die-with-parent (PR_SET_PDEATHSIG) ties a server's life to the *thread* that
+# started it, so every server is started by this one thread, which lives as long as the harness
+_SPAWNER = _new_spawner()
+
+
 class _Server:
     """One sandbox fork server (``_child.py``) with its uid; used by one thread at a time."""
 
     def __init__(self) -> None:
         self.uid, self.lock = acquire_uid() if isolation()["drop_uid"] else (-1, -1)
-        self.proc = subprocess.Popen(launch_command(self.uid), stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/",
-                                     env=dict(SCRUBBED_ENV), start_new_session=True, close_fds=True)
+        self.proc = _SPAWNER.submit(subprocess.Popen, launch_command(self.uid), stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd="/",
+                                    env=dict(SCRUBBED_ENV), start_new_session=True, close_fds=True).result()
 
     def request(self, header: dict, source: bytes, deadline: float) -> dict | None:
         """Send one program; return the server's answer, or None if it died or hung."""
@@ -168,6 +178,8 @@ _LOCK = threading.Lock()
 def _forget_servers_after_fork() -> None:
     """In a forked child of the harness (multiprocessing, a Ray worker): the servers and uid locks
     belong to the parent; the child starts its own (and holds no locks of its own yet)."""
+    global _SPAWNER
+    _SPAWNER = _new_spawner()  # the parent's spawner thread does not exist here
     for server in _ALL:
         for stream in (server.proc.stdin, server.proc.stdout):
             with contextlib.suppress(OSError):
