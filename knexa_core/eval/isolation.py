@@ -28,7 +28,9 @@ from knexa_core.errors import EvaluationError
 
 CHILD = Path(__file__).with_name("_child.py")
 NAMESPACE_FLAGS = ("--net", "--pid", "--fork", "--kill-child")  # no network; children die with it
-SANDBOX_UID_BASE = 61000  # unprivileged uids (no passwd entry needed) used when running as root
+# unprivileged uids (no passwd entry needed) used as root; 61000-61063 was the range of harnesses
+# before the uid locks, which take no lock: keeping clear of it avoids sharing a uid with one
+SANDBOX_UID_BASE = 62000
 SANDBOX_UID_SLOTS = 1024  # one uid per live server across *all* harness processes of the machine
 UID_LOCK_DIR = "/run/lock/knexa-sandbox-uids"  # one flock per uid: held while a server uses it
 TMPFS_BYTES = 64 << 20  # size of the sandbox's private /tmp and of its /dev/shm (bwrap mode)
