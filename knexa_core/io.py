@@ -80,6 +80,23 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
+@contextlib.contextmanager
+def staged_files(*paths: str | os.PathLike) -> Iterator[list[Path]]:
+    """Write several files that belong together (one run's outputs in a *shared* folder).
+
+    Yields one temporary path per destination (beside it, same file system). If the block
+    succeeds, the files are renamed into place in the order given, so put the file readers look
+    for (a summary, a log) *last*: once it is visible, the rest of its run is already in place.
+    If the block raises (Ctrl-C included), every temporary file is removed and no destination
+    changes. Unlike :func:`staged_dir` this is not one atomic step for the set, but it never
+    replaces files of other runs in the same folder (e.g. several methods or seeds of ``train``).
+    """
+    with contextlib.ExitStack() as stack:
+        # entered last-to-first: exits (renames) run first-to-last, so the last path appears last
+        temps = [stack.enter_context(atomic_path(p)) for p in reversed(paths)]
+        yield temps[::-1]
+
+
 def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
     try:

@@ -19,7 +19,7 @@ from knexa_core.data.loaders import read_jsonl
 from knexa_core.errors import ConfigError
 from knexa_core.eval.harness import DEFAULT_K, DEFAULT_TIMEOUT, evaluate_samples
 from knexa_core.eval.sandbox import check_timeout
-from knexa_core.io import atomic_path, check_writable, dumps_json
+from knexa_core.io import check_writable, dumps_json, staged_files
 
 BENCHMARKS = ("humaneval", "mbpp")
 RESULT_FIELDS = ("task_id", "completion_id", "status", "reason", "codebleu")  # no timings: byte-stable
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             for row, s in zip(result.rows(), samples)]
     summary = result.summary() | {"benchmark": args.benchmark, "samples_file": args.samples.name}
     # both files are staged first and renamed together, the summary last (it marks a complete set)
-    with atomic_path(summary_path) as summary_tmp, atomic_path(results_path) as results_tmp:
+    with staged_files(results_path, summary_path) as (results_tmp, summary_tmp):
         results_tmp.write_text("".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rows),
                                encoding="utf-8")
         summary_tmp.write_text(dumps_json(summary), encoding="utf-8")

