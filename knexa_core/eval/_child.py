@@ -295,11 +295,33 @@ def _pipes(marker):
     return out, status, mr
 
 
-def _run_one(req, source):
-    own = req["workdir"] is None  # bubblewrap: a working directory in the private /tmp
+def _own_workdir(req):
+    """Bubblewrap: make the run's working directory in the private /tmp; whether we made it."""
+    if req["workdir"] is not None:
+        return False
+    req["workdir"] = os.path.join(PRIVATE_TMP, "run")
+    os.mkdir(req["workdir"], 0o700)
+    return True
+
+
+def _answer_of(req, own, sr, marker, head, total, timed_out, returncode, start):
+    """The server's answer: the last marked status line, the output and the timings."""
+    status = _read_status(sr)
+    os.close(sr)
     if own:
-        req["workdir"] = os.path.join(PRIVATE_TMP, "run")
-        os.mkdir(req["workdir"], 0o700)
+        for folder in (PRIVATE_TMP, "/dev/shm"):
+            _wipe(folder)
+    pos = status.rfind(b"\n" + marker + b" ")
+    line = status[pos + len(marker) + 2:].decode("utf-8", "replace").strip() if pos >= 0 else None
+    return {"status_line": line, "timed_out": timed_out, "returncode": returncode,
+            "output": bytes(head).decode("utf-8", "replace"),
+            "truncated": total > req["output"], "duration": time.monotonic() - start}
+
+
+def _run_one(req, source):
+    if req.get("tests") is not None:  # the isolated verdict (``_split.py``)
+        return _run_isolated(req, source)
+    own = _own_workdir(req)
     marker = req["marker"].encode()
     (r, w), (sr, sw), mr = _pipes(marker)
     start = time.monotonic()
@@ -311,16 +333,7 @@ def _run_one(req, source):
     head, total, timed_out = _collect(r, pid, req["output"], start + req["timeout"])
     os.close(r)
     returncode = _sweep_and_reap(pid)
-    status = _read_status(sr)
-    os.close(sr)
-    if own:
-        for folder in (PRIVATE_TMP, "/dev/shm"):
-            _wipe(folder)
-    pos = status.rfind(b"\n" + marker + b" ")
-    line = status[pos + len(marker) + 2:].decode("utf-8", "replace").strip() if pos >= 0 else None
-    return {"status_line": line, "timed_out": timed_out, "returncode": returncode,
-            "output": bytes(head).decode("utf-8", "replace"),
-            "truncated": total > req["output"], "duration": time.monotonic() - start}
+    return _answer_of(req, own, sr, marker, head, total, timed_out, returncode, start)
 
 
 def _not_dumpable():

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from knexa_core.eval.sandbox import ExecResult, Limits, run_program
+from knexa_core.eval.sandbox import ExecResult, Limits, run_isolated, run_program
 
 LEAK_NAME = "knexa-attack-leak"  # files the write attacks try to leave on the host
 
@@ -77,10 +77,22 @@ ATTACKS: tuple[Attack, ...] = (
            "import sys\nf = sys._getframe()\nwhile f is not None and '_finish' not in f.f_globals:\n"
            "    f = f.f_back\nf.f_globals['_finish']('passed')\n"),
 )
+# The two open attacks again, as the body of a function ``f`` under the isolated verdict
+# (``evaluate_samples(isolated_verdict=True)``, the default of ``knexa evaluate``): tests ``ISOLATED_TESTS``.
+ISOLATED = {
+    "forge a pass (stack), isolated verdict":
+        "def f():\n    import sys\n    g = sys._getframe()\n"
+        "    while g is not None and '_finish' not in g.f_globals:\n        g = g.f_back\n"
+        "    g.f_globals['_finish']('passed')\n",
+    "always-equal return, isolated verdict":
+        "class Anything:\n    def __eq__(self, other):\n        return True\n"
+        "def f():\n    return Anything()\n",
+}
+ISOLATED_TESTS = "assert f() == [1, 2]\n"
 CONTROLS = {"close stdout"}  # correct programs: for them, "held" means they still pass
-# Still open (appendix A1): the program shares its process with the status writer, so a program
-# written against this harness can call it; and HumanEval's ``==`` asserts accept an object equal
-# to everything. The tests check that nothing else gets through.
+# Open with the in-process verdict (appendix A1): the program shares its process with the status
+# writer, so a program written against this harness can call it; and HumanEval's ``==`` asserts
+# accept an object equal to everything. Both are held by the isolated verdict (``ISOLATED``).
 KNOWN_OPEN = {"forge a pass (stack)", "always-equal return"}
 
 
@@ -138,4 +150,9 @@ def run_attacks(attacks: tuple[Attack, ...] = ATTACKS,
             rows.append({"attack": attack.name, "tries": attack.tries, "status": result.status,
                          "reason": (result.reason or "-")[:90] + (f"; left {leaked}" if leaked else ""),
                          "outcome": outcome(attack, result, leaked)})
+    for name, candidate in ISOLATED.items():
+        result = run_isolated(candidate, "", ISOLATED_TESTS, ["f"], timeout=3.0)
+        rows.append({"attack": name, "tries": "the same, with the tests in their own process",
+                     "status": result.status, "reason": (result.reason or "-")[:90],
+                     "outcome": "BROKEN" if result.passed else "held"})
     return rows

@@ -27,6 +27,7 @@ from pathlib import Path
 from knexa_core.errors import EvaluationError
 
 CHILD = Path(__file__).with_name("_child.py")
+SPLIT = Path(__file__).with_name("_split.py")  # the isolated verdict; run before _child.py's text
 NAMESPACE_FLAGS = ("--net", "--pid", "--fork", "--kill-child")  # no network; children die with it
 # unprivileged uids (no passwd entry needed) used as root; 61000-61063 was the range of harnesses
 # before the uid locks, which take no lock: keeping clear of it avoids sharing a uid with one
@@ -64,7 +65,8 @@ def _python() -> list[str]:
     ``PYTHONHASHSEED=0`` makes string hashing, hence set order, the same in every sandbox. The
     server's code is passed with ``-c``: no file on disk, nothing to clean up after a kill.
     """
-    return [os.path.realpath(sys.executable), "-s", "-P", "-S", "-B", "-c", CHILD.read_text()]
+    return [os.path.realpath(sys.executable), "-s", "-P", "-S", "-B", "-c",
+            SPLIT.read_text() + "\n\n" + CHILD.read_text()]
 
 
 def _dirs_for(paths: list[str]) -> list[str]:

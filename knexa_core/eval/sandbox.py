@@ -293,13 +293,30 @@ def run_program(code: str, timeout: float = 3.0, limits: Limits | None = None,
     code : the complete program (e.g. ``problem.program(completion)``: prefix, completion, tests).
     timeout : wall-clock seconds (overrides ``limits.timeout``).
     limits : resource limits; default :class:`Limits`.
-    tmp_root : folder in which the per-run working directory is created (default: system temp).
+    tmp_root : folder in which the per-run working directory is created (default: system temp;
+        unused with bubblewrap, where it lies in the sandbox's private ``/tmp``).
 
     Returns
     -------
     ExecResult
         ``passed`` only if the program ran to its end (the tests included) and raised nothing.
     """
+    return _request(code, {}, timeout, limits, tmp_root)
+
+
+def run_isolated(candidate: str, prefix: str, tests: str, names: list[str], timeout: float = 3.0,
+                 limits: Limits | None = None) -> ExecResult:
+    """Like :func:`run_program`, with the verdict out of the candidate's reach (``_split.py``).
+
+    ``candidate`` (untrusted: prefix + completion) runs in one process; ``prefix`` and ``tests``
+    (trusted) run in another, where each of ``names`` calls into the candidate's process with
+    plain data. ``passed`` only if the tests ran to their end there.
+    """
+    extra = {"prefix": prefix, "tests": tests, "names": list(names)}
+    return _request(candidate, extra, timeout, limits, None)
+
+
+def _request(code: str, extra: dict, timeout: float, limits: Limits | None, tmp_root: str | None) -> ExecResult:
     limits = replace(limits or Limits(), timeout=float(timeout))
     check_timeout(limits.timeout)
     server = _take_server()
@@ -307,7 +324,7 @@ def run_program(code: str, timeout: float = 3.0, limits: Limits | None = None,
     workdir = None if isolation()["mount"] else tempfile.mkdtemp(prefix="knexa-sbx-", dir=tmp_root)
     header = {"marker": secrets.token_hex(16), "timeout": limits.timeout, "cpu": limits.cpu_limit(),
               "workdir": workdir, "memory": limits.memory_bytes, "nproc": limits.nproc,
-              "fsize": limits.file_bytes, "nofile": limits.open_files, "output": limits.output_bytes}
+              "fsize": limits.file_bytes, "nofile": limits.open_files, "output": limits.output_bytes} | extra
     try:
         if workdir and server.uid >= 0:
             os.chown(workdir, server.uid, server.uid)
