@@ -184,17 +184,21 @@ pd.DataFrame(attack_rows).set_index("attack")
 #   address space, memfds at most {glue:text}`mem_memfd_mib` MiB (open files × file size), the two
 #   tmpfs {glue:text}`mem_tmpfs_mib` MiB, and at most {glue:text}`mem_nproc` processes; there is
 #   no cgroup limit over all of it.
-# - **The verdict** is still decided inside the program's own process: after the tests, the
-#   harness's code reads a random marker from a pipe and writes the status to a second pipe
+# - **The verdict, in-process** (the default of `evaluate_samples`, the fastest): after the tests,
+#   the harness's code reads a random marker from a pipe and writes the status to a second pipe
 #   (printing cannot forge it, closing stdout cannot lose it, no Python object holds the marker
 #   while the program runs, and `/proc/self/mem` is closed). A program written against this
 #   harness can nevertheless find the status writer (through its stack frames, as the "forge a
-#   pass" attack does, or `gc`, or the pipe's descriptor) and report a pass. Putting the verdict
-#   out of reach needs the tests to run in a process the candidate never runs in, with its return
-#   values crossing as plain data; that is not done.
-# - **HumanEval's asserts** compare with `==`: an object equal to everything passes them (the
-#   audit measured 157 of 164 problems); every harness that runs the dataset's tests in-process
-#   shares this weakness.
+#   pass" attack does, or `gc`, or the pipe's descriptor) and report a pass.
+# - **The verdict, isolated** (`evaluate_samples(..., isolated_verdict=True)`, the default of
+#   `knexa evaluate`): the tests run in a second process that never runs candidate code; each call
+#   of the candidate's function crosses a pipe, and its result comes back as plain data (numbers,
+#   strings, lists, dicts, ...; exact types only). The two "isolated verdict" rows show the forged
+#   pass and the always-equal object failing. It costs a second process per program, and tests
+#   that build objects of the solution's own classes cannot be checked this way (they fail).
+# - **HumanEval's asserts** compare with `==`: with the in-process verdict an object equal to
+#   everything passes them (the audit measured 157 of 164 problems), a weakness every harness that
+#   runs the dataset's tests in-process shares; the isolated verdict refuses such objects.
 
 # %% [markdown]
 # ## Do all HumanEval canonical solutions pass the real `check()`?

@@ -23,9 +23,10 @@ the process-group kill only; either way a one-line warning goes into every resul
 
 A program passes only if its status, tagged with a random per-run marker, arrives on the status
 pipe after the program finished (see ``_child.py``). This stops early exits (``sys.exit(0)``
-before the tests), printed fake status lines and programs that close or redirect stdout; it does
-not stop a program written to attack this harness, which shares its process with the status
-writer and can call it (appendix A1 lists what is still open). A server that dies or stops
+before the tests), printed fake status lines and programs that close or redirect stdout. With
+:func:`run_program` the tests run in the candidate's own process, so a program written against
+this harness can call the status writer; :func:`run_isolated` runs the tests in a second process
+that never runs candidate code (``_split.py``), which no candidate can reach (appendix A1). A server that dies or stops
 answering is replaced, and that run is an ``error``. Ctrl-C during :func:`run_programs
 <knexa_core.eval.harness.run_programs>` stops every server at once (:func:`stop_all_servers`).
 """
