@@ -26,9 +26,10 @@ pipe after the program finished (see ``_child.py``). This stops early exits (``s
 before the tests), printed fake status lines and programs that close or redirect stdout. With
 :func:`run_program` the tests run in the candidate's own process, so a program written against
 this harness can call the status writer; :func:`run_isolated` runs the tests in a second process
-that never runs candidate code (``_split.py``), which no candidate can reach (appendix A1). A server that dies or stops
-answering is replaced, and that run is an ``error``. Ctrl-C during :func:`run_programs
-<knexa_core.eval.harness.run_programs>` stops every server at once (:func:`stop_all_servers`).
+that never runs candidate code (``_split.py``), which no candidate can reach (appendix A1).
+A server that dies or stops answering is replaced, and that run is an ``error``. Ctrl-C during
+:func:`run_programs <knexa_core.eval.harness.run_programs>` stops every server at once
+(:func:`stop_all_servers`).
 """
 from __future__ import annotations
 
