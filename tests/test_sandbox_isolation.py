@@ -129,3 +129,25 @@ def test_a_killed_harness_leaves_nothing_in_tmp(tmp_path):
     time.sleep(0.5)
     assert _sandbox_tmp_leftovers() - before == set()
     assert children and [c for c in children if c.is_running() and c.status() != "zombie"] == []
+
+
+FALLBACK = """
+import json, shutil
+real_which = shutil.which
+shutil.which = lambda name, *a, **k: None if name == "bwrap" else real_which(name, *a, **k)
+from knexa_core.eval import evaluate_samples, isolation
+from knexa_core.data.schema import Problem
+p = Problem("T/one", "mbpp", "", "one", "assert one() == 1\\n", "def one():\\n    return 1\\n")
+r = evaluate_samples([p], [("T/one", p.reference), ("T/one", "def one():\\n    return 2\\n")], k=(1,),
+                     codebleu=False, progress=False)
+print(json.dumps({"iso": isolation(), "status": [s.status for s in r.samples], "summary": r.summary()["isolation"]}))
+"""
+
+
+def test_without_bubblewrap_the_fallback_runs_and_records_a_warning():
+    proc = subprocess.run([sys.executable, "-c", FALLBACK], capture_output=True, text=True, timeout=120)
+    out = json.loads(proc.stdout)
+    assert out["status"] == ["passed", "failed"]
+    assert out["iso"]["mount"] is False and "bubblewrap unavailable" in out["iso"]["warning"]
+    assert out["summary"]["warning"] == out["iso"]["warning"]
+    assert proc.stderr.count("warning: bubblewrap unavailable") == 1
