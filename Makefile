@@ -9,7 +9,7 @@ PROFILE ?= cpu
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 
-.PHONY: book test test-slow venv chromium lock clean
+.PHONY: book test test-slow venv chromium bubblewrap lock clean
 
 venv: $(STAMP)
 
@@ -25,14 +25,21 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	  else echo "error: chromium is missing; install the Debian packages chromium and chromium-driver" >&2; exit 1; fi; }
 
-book: venv chromium
+# bubblewrap for the evaluation sandbox's private file system (Debian package; needs root or an
+# existing install; without it the sandbox falls back to weaker isolation and says so in every result).
+bubblewrap:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; \
+	  else echo "error: bwrap is missing; install the Debian package bubblewrap (as root: apt-get install bubblewrap)" >&2; exit 1; fi; }
+
+book: venv chromium bubblewrap
 	$(VENV)/bin/knexa book --profile $(PROFILE)
 
-test: venv chromium
+test: venv chromium bubblewrap
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
-test-slow: venv chromium
+test-slow: venv chromium bubblewrap
 	$(PY) -m pytest -m slow
 
 lock: venv

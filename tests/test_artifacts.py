@@ -98,7 +98,7 @@ def test_final_line_of_the_release_parses() -> None:
 def test_final_line_is_never_evaluated() -> None:
     line = ("FINAL_PASS_AT_K completed (clients_evaluated=6, "
             "average_pass_at_k={'pass@1': __import__('os').getpid()})")
-    with pytest.raises(ArtifactError, match="not a Python dict literal"):
+    with pytest.raises(ArtifactError, match="not a dict of quoted names and numbers"):
         artifacts.parse_final_line(line)
 
 

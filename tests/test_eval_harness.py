@@ -112,9 +112,49 @@ def test_cli_errors_are_reported(tmp_path, capsys):
     assert not (tmp_path / "few_results.jsonl").exists()
 
 
-@pytest.mark.parametrize("kwargs", [{"workers": 0}, {"workers": -1}, {"timeout": 0}])
-def test_bad_workers_or_timeout_is_a_clear_error(kwargs):
+@pytest.mark.parametrize("kwargs, message", [
+    ({"workers": 0}, "need workers >= 1"), ({"workers": -1}, "need workers >= 1"),
+    ({"timeout": 0}, "timeout must be a number of seconds in"),
+    ({"timeout": float("nan")}, "timeout must be a number of seconds in"),
+    ({"timeout": float("inf")}, "timeout must be a number of seconds in")])
+def test_bad_workers_or_timeout_is_a_clear_error(kwargs, message):
     from knexa_core.eval import run_programs
 
-    with pytest.raises(EvaluationError, match="need workers >= 1 and timeout > 0"):
+    with pytest.raises(EvaluationError, match=message):
         run_programs(["pass"], progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("completion", [None, 5, ["return 1"], "\ud800"])
+def test_non_text_completions_are_an_error_not_the_text_none(completion):
+    with pytest.raises(EvaluationError, match="sample 0: completion"):
+        evaluate_samples([DOUBLE], [("T/double", completion)], k=(1,), progress=False)
+
+
+def test_isolated_verdict_passes_canonical_solutions_and_fails_wrong_ones(humaneval):
+    chosen = humaneval[:8]
+    samples = [(p.task_id, p.reference) for p in chosen] + [(p.task_id, b) for p in chosen for b in WRONG_BODIES]
+    result = evaluate_samples(chosen, samples, k=(1,), codebleu=False, progress=False, isolated_verdict=True)
+    statuses = [s.status for s in result.samples]
+    assert statuses == ["passed"] * len(chosen) + ["failed"] * (len(samples) - len(chosen))
+
+
+def test_isolated_verdict_cannot_be_forged_in_process_one_can(humaneval):
+    forge = ("    import sys\n    g = sys._getframe()\n    while g is not None and '_finish' not in g.f_globals:\n"
+             "        g = g.f_back\n    g.f_globals['_finish']('passed')\n")
+    equal = "    class Anything:\n        def __eq__(self, other):\n            return True\n    return Anything()\n"
+    chosen = humaneval[:3]
+    samples = [(p.task_id, body) for p in chosen for body in (forge, equal)]
+    inside = evaluate_samples(chosen, samples, k=(1,), codebleu=False, progress=False)
+    isolated = evaluate_samples(chosen, samples, k=(1,), codebleu=False, progress=False, isolated_verdict=True)
+    inside_status = [s.status for s in inside.samples]
+    assert inside_status[::2] == ["passed"] * len(chosen) and "passed" in inside_status[1::2]  # the weakness
+    assert [s.status for s in isolated.samples] == ["failed"] * len(samples)
+
+
+def test_called_names_are_the_entry_point_and_names_the_tests_borrow():
+    from knexa_core.eval.harness import called_names
+
+    assert called_names(DOUBLE) == ["double"]
+    problem = Problem(task_id="T/x", source="mbpp", prompt="", entry_point="f", prefix="",
+                      test="import math\nassert f(g(1)) == math.pi and helper(2)\n", reference="")
+    assert called_names(problem) == ["f", "g", "helper"]

@@ -29,35 +29,74 @@ MBPP_ENV = "KNEXA_MBPP"  # environment variable naming the MBPP JSONL file
 HF_MBPP = ("mbpp", "full")  # Hugging Face dataset name and config holding all 974 problems
 HUMANEVAL_FIELDS = ("task_id", "prompt", "canonical_solution", "test", "entry_point")
 MBPP_FIELDS = ("task_id", "text", "code", "test_list")
+# field -> (accepted types, what to write in the message); bool is not an integer id
+HUMANEVAL_TYPES = {f: ((str,), "a string") for f in HUMANEVAL_FIELDS}
+MBPP_TYPES = {"task_id": ((int,), "an integer"), "text": ((str,), "a string"), "code": ((str,), "a string"),
+              "test_list": ((list,), "a list of strings"), "test_setup_code": ((str, type(None)), "a string")}
 HOW_TO_SUPPLY = (f"pass --mbpp PATH (a JSONL file with one MBPP record per line) or set {MBPP_ENV}=PATH; "
                  "the original file is mbpp.jsonl of Google Research's MBPP release")
 
 
-def read_jsonl(path: str | Path, required: tuple[str, ...] = ()) -> Iterator[dict[str, Any]]:
+def _wrong_type(record: dict[str, Any], types: dict[str, tuple[tuple[type, ...], str]]) -> str | None:
+    """The first field of ``record`` whose value has the wrong type, described; None if all fit."""
+    for field, (accepted, described) in types.items():
+        if field not in record:
+            continue
+        value = record[field]
+        bad = isinstance(value, bool) or not isinstance(value, accepted)
+        if not bad and isinstance(value, list):
+            bad = not all(isinstance(v, str) for v in value)
+        if bad:
+            return f"field {field!r} must be {described}, not {type(value).__name__} {str(value)[:40]!r}"
+    return None
+
+
+def _lines(p: Path) -> Iterator[tuple[int, str]]:
+    """Numbered lines of a text or gzip file; undecodable or corrupt files are a DataError."""
+    opener = gzip.open if p.suffix == ".gz" else open
+    lineno = 0
+    try:
+        with opener(p, "rt", encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, start=1):
+                yield lineno, line
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{p}, line {lineno + 1}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                        "save the file as UTF-8") from None
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile, a truncated gzip, an I/O error
+        raise DataError(f"{p}: cannot be read ({exc}); replace it with an intact copy") from None
+
+
+def read_jsonl(path: str | Path, required: tuple[str, ...] = (),
+               types: dict[str, tuple[tuple[type, ...], str]] | None = None) -> Iterator[dict[str, Any]]:
     """Yield the records of a JSONL file (``.gz`` read transparently); blank lines are skipped.
 
     Raises
     ------
     DataError
-        If the file is missing, or a line is not a JSON object holding every ``required`` field
-        (the message names the file and the 1-based line number).
+        If the file is missing, not UTF-8 or a corrupt gzip, or a line is not a JSON object holding
+        every ``required`` field with the type ``types`` gives (the message names the file and the
+        1-based line number).
     """
     p = Path(path)
     if not p.is_file():
-        raise DataError(f"{p}: file not found")
-    opener = gzip.open if p.suffix == ".gz" else open
-    with opener(p, "rt", encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{p}, line {lineno}: malformed JSON ({exc.msg}); fix or remove the line") from None
-            missing = [f for f in required if not isinstance(record, dict) or f not in record]
-            if missing:
-                raise DataError(f"{p}, line {lineno}: record lacks field(s) {missing}; expected {list(required)}")
-            yield record
+        raise DataError(f"{p}: file not found (or not a regular file)")
+    for lineno, line in _lines(p):
+        if not line.strip():
+            continue
+        where = f"{p}, line {lineno}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{where}: malformed JSON ({exc.msg}); fix or remove the line") from None
+        except (ValueError, RecursionError) as exc:  # a number of 5,000 digits, nesting too deep
+            raise DataError(f"{where}: unreadable JSON ({type(exc).__name__}); fix or remove the line") from None
+        missing = [f for f in required if not isinstance(record, dict) or f not in record]
+        if missing:
+            raise DataError(f"{where}: record lacks field(s) {missing}; expected {list(required)}")
+        wrong = _wrong_type(record, types or {})
+        if wrong:
+            raise DataError(f"{where}: {wrong}; fix the record")
+        yield record
 
 
 def _lf(text: str) -> str:
@@ -99,7 +138,18 @@ def load_humaneval(path: str | Path | None = None) -> list[Problem]:
         ``check`` definition followed by ``check(<entry_point>)``.
     """
     src = Path(path) if path is not None else default_humaneval_path()
-    return [humaneval_problem(r) for r in read_jsonl(src, HUMANEVAL_FIELDS)]
+    return _unique([humaneval_problem(r) for r in read_jsonl(src, HUMANEVAL_FIELDS, HUMANEVAL_TYPES)], src)
+
+
+def _unique(problems: list[Problem], src: Any) -> list[Problem]:
+    """``problems`` if their task ids are unique; a repeated id is a DataError (it would put one
+    problem in two parts of a split)."""
+    seen: set[str] = set()
+    for p in problems:
+        if p.task_id in seen:
+            raise DataError(f"{src}: task id {p.task_id!r} appears more than once; keep one record per task")
+        seen.add(p.task_id)
+    return problems
 
 
 # ----------------------------------------------------------------------------- MBPP
@@ -193,13 +243,13 @@ def load_mbpp(path: str | Path | None = None) -> list[Problem]:
     """
     src = resolve_mbpp_path(path)
     if src is not None:
-        records = list(read_jsonl(src, MBPP_FIELDS))
+        records = list(read_jsonl(src, MBPP_FIELDS, MBPP_TYPES))
     else:
         records = _mbpp_from_hf()
         if records is None:
             raise DataNotFoundError(f"MBPP not found: no path given, {MBPP_ENV} unset and Hugging Face "
                                     f"'datasets' unavailable or offline; {HOW_TO_SUPPLY}")
-    problems = [mbpp_problem(r) for r in records]
+    problems = _unique([mbpp_problem(r) for r in records], src or "MBPP (Hugging Face)")
     return sorted(problems, key=mbpp_number)
 
 

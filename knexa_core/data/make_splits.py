@@ -15,12 +15,8 @@ All files are computed first and then moved into place, so an error leaves nothi
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import math
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -34,7 +30,7 @@ from knexa_core.data.schema import Problem
 from knexa_core.data.splits import FederationSplit, mean_pairwise_js, pairwise_js, split_federation
 from knexa_core.data.synthetic import synthetic_parameters, synthetic_pools
 from knexa_core.errors import ConfigError, DataNotFoundError
-from knexa_core.io import dumps_json, read_json, sha256_file, write_json
+from knexa_core.io import check_set_destination, dumps_json, read_json, sha256_file, staged_dir, write_json
 
 SEED = 42  # the paper's run seed (and C0's seed)
 ALPHA = 0.1  # the paper's Dirichlet concentration
@@ -164,31 +160,18 @@ def write_split_artifacts(split: FederationSplit, manifest: dict[str, Any], out:
                           roster: dict[str, Any] | None = None) -> Path:
     """Write the task-id lists and the manifest under ``out/data/splits`` (and the roster).
 
-    Files are written to a staging folder first and moved into place when all succeeded; client
-    files of an earlier run that this split does not have are removed.
+    The splits folder is published as a whole (:func:`knexa_core.io.staged_dir`): a reader sees
+    the previous split or this one, never a mix of seeds; a failed or killed run changes nothing.
+    The roster (``out/roster/client_roster.json``) is written atomically afterwards; the manifest
+    records its hash.
     """
     dest = Path(out) / SPLITS_DIR
-    dest.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=".splits-", dir=dest.parent))
-    try:
-        names = []
+    with staged_dir(dest, foreign_ok=True) as stage:  # data/splits is knexa's own layout
         for name, problems in split.parts().items():
             write_json(stage / f"{name}.json", [p.task_id for p in problems])
-            names.append(f"{name}.json")
         write_json(stage / MANIFEST, manifest)
-        if roster is not None:
-            write_json(stage / "roster.json", roster)
-        for stale in dest.glob("client_*_*.json"):
-            if stale.name not in names:
-                stale.unlink()
-        for name in [*names, MANIFEST]:
-            os.replace(stage / name, dest / name)
-        if roster is not None:
-            (Path(out) / ROSTER_FILE).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(stage / "roster.json", Path(out) / ROSTER_FILE)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(stage)
+    if roster is not None:
+        write_json(Path(out) / ROSTER_FILE, roster)
     return dest
 
 
@@ -210,6 +193,7 @@ def make_splits(out: str | Path, mbpp: str | Path | None = None, humaneval: str 
                 roster: str | Path | None = None, seed: int = SEED, alpha: float = ALPHA) -> dict[str, Any]:
     """Load the data and roster, draw the study split, write it to ``out``; return the manifest."""
     roster_path = Path(roster) if roster else default_roster_path()
+    check_set_destination(Path(out) / SPLITS_DIR, foreign_ok=True)
     clients = load_roster(roster_path)
     split, manifest = draw_split(setup_study(clients, mbpp, humaneval), roster_path, seed, alpha)
     same_roster = (Path(out) / ROSTER_FILE).resolve() == roster_path.resolve()

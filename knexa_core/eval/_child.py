@@ -1,28 +1,34 @@
 """The sandbox's inside: a fork server that runs in a fresh ``python -s -P -S -B`` (see :mod:`.sandbox`).
 
-It is run as a script, never imported by the harness, and uses the standard library only. When the
-harness is root, it already runs as the unprivileged sandbox uid, as init of its own network and
-PID namespaces. Protocol (appendix "Evaluation harness"), one request at a time:
+It is run with ``python -c``, never imported by the harness, and uses the standard library only.
+When the harness is root, it already runs as the unprivileged sandbox uid, as init of its own PID
+namespace (and, with bubblewrap, in a private file system). Protocol (appendix "Evaluation
+harness"), one request at a time:
 
-1. the harness sends a JSON header line (marker, limits, working directory, source size) and the
-   program source;
+1. the harness sends a JSON header line (marker, limits, working directory or none, source size)
+   and the program source;
 2. the server forks a child, which starts a new session, points stdin at ``/dev/null`` and
-   stdout/stderr at a pipe, enters the working directory, sets its resource limits, installs the
-   reliability guard and executes the program; then it writes one status line
-   ``<marker> <kind> <reason>``, *after* the tests: an early ``os._exit(0)`` leaves no status line
-   and counts as a failure;
+   stdout/stderr at the output pipe, enters the working directory (its own one under ``/tmp`` if
+   none was given), sets its resource limits, installs the reliability guard and executes the
+   program. *After* the tests it reads the marker from a pipe (``MARKER_FD``; the marker is in no
+   Python object while the program runs: no frame, closure, handler or ``gc`` search finds it)
+   and writes ``<marker> <kind> <reason>`` to a status pipe (``STATUS_FD``), apart from stdout:
+   closing or redirecting stdout cannot lose it, printing cannot forge it, and an early
+   ``os._exit(0)`` leaves no status and counts as a failure;
 3. the server reads the output (capped) until the child exits or the wall-clock deadline, kills
    every other process of its namespace (``kill(-1)`` as init; the child's process group without
-   namespaces), reaps them, and answers with one JSON line.
+   namespaces), reaps them, wipes the private ``/tmp`` and ``/dev/shm``, and answers with one
+   JSON line.
 
 Forking a warm server saves the interpreter start and the imports of every program (most
 HumanEval programs import ``typing``). The server never runs untrusted code itself, is not
-dumpable (no ``ptrace`` by its children), and as init of its namespace ignores their signals.
-The guard is best effort (``ctypes`` bypasses any Python-level patch); the limits, the uid, the
-namespaces and the kills are the real protection.
+dumpable (no ``ptrace`` or ``/proc/<pid>/mem`` by its children, which inherit this), and as init
+of its namespace ignores their signals. The guard is best effort (``ctypes`` and ``posix`` bypass
+any Python-level patch); the limits, the uid, the namespaces, the mounts and the kills are the
+real protection. What a program that attacks the harness on purpose can still do is listed in
+appendix A1.
 """
 import _posixsubprocess  # builtin: what subprocess forks with (the module itself is slow to import)
-import _signal  # builtin: the signal module would import enum
 import builtins
 import json
 import os
@@ -33,8 +39,10 @@ import time
 
 PRELOAD = ("typing", "re", "math", "collections", "itertools", "functools", "heapq", "string",
            "bisect", "hashlib")  # what benchmark programs import most; never ``random`` (shared seed)
-TAIL_BYTES = 4096  # the status line is looked for in the last bytes of output, past the cap
+PRIVATE_TMP = "/tmp"  # with bubblewrap: a private, size-capped tmpfs, wiped after every run
 MSG_CHARS = 300  # length of the exception message kept in the status line
+STATUS_FD, MARKER_FD = 1000, 1001  # the child's status pipe and marker pipe (out of the way of the program's fds)
+STATUS_BYTES = 4096  # status lines kept per run
 
 
 def _set_limits(cpu, memory, nproc, fsize, nofile):
@@ -48,7 +56,10 @@ def _set_limits(cpu, memory, nproc, fsize, nofile):
 
 
 def _inside(path, root, dir_fd=None):
-    """Whether ``path`` (relative to ``dir_fd`` if given) resolves to ``root`` or below it."""
+    """Whether ``path`` (relative to ``dir_fd`` if given) resolves to ``root`` or below it (or is
+    ``/dev/null``, where programs may redirect their output)."""
+    if path == os.devnull:
+        return True
     if isinstance(path, int):  # a file descriptor: its target is unknown, so refuse
         return False
     try:
@@ -134,26 +145,20 @@ def _install_guard(root):
     sys.modules["io"].open = builtins.open
 
 
-def _on_cpu_limit(finish, cpu):
-    def handler(signum, frame):
-        finish("timeout", f"CPU-time limit of {cpu} s exceeded")
-    return handler
-
-
-def _finisher(marker):
-    """``finish(kind, reason)``: write the status line; the marker lives only in this closure."""
-    write, exit_, flush_streams = os.write, os._exit, (sys.__stdout__, sys.__stderr__)
-
-    def finish(kind, reason=""):
-        for stream in flush_streams:
-            try:
-                stream.flush()
-            except Exception:  # the program may have closed or replaced the stream
-                pass
-        reason = " ".join(reason[:MSG_CHARS].split())  # one line, no json import needed
-        write(1, b"\n" + marker + b" " + f"{kind} {reason}".encode("utf-8", "replace") + b"\n")
-        exit_(0)
-    return finish
+def _finish(kind, reason=""):
+    """Write the status line (the marker is read from its pipe only now) and exit."""
+    for stream in (sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except BaseException:  # the program may have closed or replaced the stream
+            pass
+    reason = " ".join(reason[:MSG_CHARS].split())  # one line, no json import needed
+    try:
+        marker = os.read(MARKER_FD, 64)
+        os.write(STATUS_FD, b"\n" + marker + b" " + f"{kind} {reason}".encode("utf-8", "replace") + b"\n")
+    except BaseException:  # the program closed the pipes: no status, a failure
+        pass
+    os._exit(0)
 
 
 def _fresh_main():
@@ -165,33 +170,34 @@ def _fresh_main():
     return main.__dict__
 
 
-def _child(req, source, r, w):
+def _child(req, source, out, status, marker):
     """In the forked child: isolate the process, run the program, write the status line."""
     try:
         os.setsid()
-        os.dup2(w, 1)
-        os.dup2(w, 2)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.dup2(status, STATUS_FD)
+        os.dup2(marker, MARKER_FD)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
-        os.closerange(3, 4096)  # the pipes to the harness and anything else inherited
+        os.closerange(3, STATUS_FD)  # the pipes to the harness and anything else inherited
+        os.closerange(MARKER_FD + 1, 4096)
         root = os.path.realpath(req["workdir"])
         os.chdir(root)
         os.environ.update(HOME=root, TMPDIR=root)
         _set_limits(req["cpu"], req["memory"], req["nproc"], req["fsize"], req["nofile"])
-        finish = _finisher(req["marker"].encode())
-        _signal.signal(_signal.SIGXCPU, _on_cpu_limit(finish, req["cpu"]))
         try:
             code = compile(source, "<program>", "exec")
         except BaseException as exc:  # SyntaxError, ValueError (null bytes), MemoryError
-            finish("failed", _describe(exc))
+            _finish("failed", _describe(exc))
         _install_guard(root)
         req.clear()
         del source
         try:
             exec(code, _fresh_main())
         except BaseException as exc:  # the tests failed, the code raised, or it called sys.exit
-            finish("failed", _describe(exc))
-        finish("passed")
+            _finish("failed", _describe(exc))
+        _finish("passed")
     finally:
         os._exit(70)
 
@@ -202,23 +208,22 @@ def _exited(pid):
 
 
 def _collect(fd, pid, limit, deadline):
-    """Read the child's output until it exits; return (head, tail, total bytes, timed out)."""
-    head, tail, total = bytearray(), bytearray(), 0
+    """Read the child's output until it exits; return (head, total bytes, timed out)."""
+    head, total = bytearray(), 0
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return head, tail, total, True
+            return head, total, True
         if select.select([fd], [], [], min(remaining, 0.05))[0]:
             chunk = os.read(fd, 1 << 16)
             if not chunk:  # EOF: every writer is gone; the exit follows at once
                 while not _exited(pid) and time.monotonic() < deadline:
                     time.sleep(0.001)
-                return head, tail, total, not _exited(pid)
+                return head, total, not _exited(pid)
             total += len(chunk)
             head += chunk[: max(limit - len(head), 0)]
-            tail = (tail + chunk)[-TAIL_BYTES:]
         elif _exited(pid):
-            return head, tail, total, False
+            return head, total, False
 
 
 def _sweep_and_reap(pid):
@@ -240,23 +245,95 @@ def _sweep_and_reap(pid):
     return code
 
 
+def _read_status(fd):
+    """The last status line in the status pipe (the child has exited: read to EOF, capped)."""
+    data = bytearray()
+    os.set_blocking(fd, False)  # a stray writer (no namespaces: a detached grandchild) cannot hang us
+    while len(data) < STATUS_BYTES:
+        try:
+            chunk = os.read(fd, STATUS_BYTES)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return bytes(data[-STATUS_BYTES:])
+
+
+def _wipe(folder):
+    """Remove everything in ``folder`` (a private tmpfs), even what the program made unreadable."""
+    for entry in os.listdir(folder):
+        path = os.path.join(folder, entry)
+        for dirpath, dirnames, _ in os.walk(path, onerror=lambda e: None):
+            for name in dirnames:
+                try:
+                    os.chmod(os.path.join(dirpath, name), 0o700)
+                except OSError:
+                    pass
+        try:
+            os.chmod(path, 0o700)
+        except OSError:
+            pass
+        _remove(path)
+
+
+def _remove(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        for entry in os.listdir(path):
+            _remove(os.path.join(path, entry))
+        os.rmdir(path)
+    else:
+        os.unlink(path)
+
+
+def _pipes(marker):
+    """Output pipe, status pipe and a marker pipe already holding the marker (closed for writing)."""
+    out, status = os.pipe(), os.pipe()
+    mr, mw = os.pipe()
+    os.write(mw, marker)
+    os.close(mw)
+    return out, status, mr
+
+
+def _own_workdir(req):
+    """Bubblewrap: make the run's working directory in the private /tmp; whether we made it."""
+    if req["workdir"] is not None:
+        return False
+    req["workdir"] = os.path.join(PRIVATE_TMP, "run")
+    os.mkdir(req["workdir"], 0o700)
+    return True
+
+
+def _answer_of(req, own, sr, marker, head, total, timed_out, returncode, start):
+    """The server's answer: the last marked status line, the output and the timings."""
+    status = _read_status(sr)
+    os.close(sr)
+    if own:
+        for folder in (PRIVATE_TMP, "/dev/shm"):
+            _wipe(folder)
+    pos = status.rfind(b"\n" + marker + b" ")
+    line = status[pos + len(marker) + 2:].decode("utf-8", "replace").strip() if pos >= 0 else None
+    return {"status_line": line, "timed_out": timed_out, "returncode": returncode,
+            "output": bytes(head).decode("utf-8", "replace"),
+            "truncated": total > req["output"], "duration": time.monotonic() - start}
+
+
 def _run_one(req, source):
-    r, w = os.pipe()
+    if req.get("tests") is not None:  # the isolated verdict (``_split.py``)
+        return _run_isolated(req, source)
+    own = _own_workdir(req)
+    marker = req["marker"].encode()
+    (r, w), (sr, sw), mr = _pipes(marker)
     start = time.monotonic()
     pid = os.fork()
     if pid == 0:
-        _child(req, source, r, w)
-    os.close(w)
-    head, tail, total, timed_out = _collect(r, pid, req["output"], start + req["timeout"])
+        _child(req, source, w, sw, mr)
+    for fd in (w, sw, mr):
+        os.close(fd)
+    head, total, timed_out = _collect(r, pid, req["output"], start + req["timeout"])
     os.close(r)
     returncode = _sweep_and_reap(pid)
-    marker = b"\n" + req["marker"].encode() + b" "
-    cut = head.rfind(marker)
-    pos = tail.rfind(marker)
-    status = tail[pos + len(marker):].decode("utf-8", "replace").strip() if pos >= 0 else None
-    return {"status_line": status, "timed_out": timed_out, "returncode": returncode,
-            "output": bytes(head[:cut] if cut >= 0 else head).decode("utf-8", "replace"),
-            "truncated": total > req["output"], "duration": time.monotonic() - start}
+    return _answer_of(req, own, sr, marker, head, total, timed_out, returncode, start)
 
 
 def _not_dumpable():

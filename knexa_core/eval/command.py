@@ -4,7 +4,9 @@ Usage (appendix "Evaluation harness")::
 
     knexa evaluate --samples samples.jsonl --benchmark humaneval --k 1 5 10
 
-Each input row holds ``task_id`` and ``completion``. The command prints Pass@k and CodeBLEU and
+Each input row holds ``task_id`` and ``completion``. The tests run in a process the candidate
+never runs in (``isolated_verdict``), so no completion can forge a pass; ``--in-process-verdict``
+trades that for speed. The command prints Pass@k and CodeBLEU and
 writes, next to the input, ``<name>_results.jsonl`` (one row per sample: task id, completion index,
 status, reason, CodeBLEU) and ``<name>_summary.json``, both atomically.
 """
@@ -18,7 +20,8 @@ from knexa_core.data import load_humaneval, load_mbpp
 from knexa_core.data.loaders import read_jsonl
 from knexa_core.errors import ConfigError
 from knexa_core.eval.harness import DEFAULT_K, DEFAULT_TIMEOUT, evaluate_samples
-from knexa_core.io import write_json, write_text
+from knexa_core.eval.sandbox import check_timeout
+from knexa_core.io import check_writable, dumps_json, staged_files
 
 BENCHMARKS = ("humaneval", "mbpp")
 RESULT_FIELDS = ("task_id", "completion_id", "status", "reason", "codebleu")  # no timings: byte-stable
@@ -33,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default: one per core)")
     parser.add_argument("--postprocess", action="store_true", help="cut completions at stop lines first")
     parser.add_argument("--no-codebleu", action="store_true", help="skip CodeBLEU")
+    parser.add_argument("--in-process-verdict", action="store_true",
+                        help="run the tests inside the candidate's process (about 1.5x faster, but a "
+                             "program written against the harness can forge a pass); default: isolated")
 
 
 def output_paths(samples: Path) -> tuple[Path, Path]:
@@ -44,16 +50,25 @@ def output_paths(samples: Path) -> tuple[Path, Path]:
 def run(args: argparse.Namespace) -> int:
     if not args.samples.is_file():
         raise ConfigError(f"samples file not found: {args.samples}; pass a JSONL file with task_id and completion")
-    samples = list(read_jsonl(args.samples, ("task_id", "completion")))
+    check_timeout(args.timeout)
+    results_path, summary_path = output_paths(args.samples)
+    for path in (results_path, summary_path):  # before a long evaluation, not after it
+        check_writable(path)
+    text = ((str,), "a string")
+    samples = list(read_jsonl(args.samples, ("task_id", "completion"), {"task_id": text, "completion": text}))
     problems = load_humaneval() if args.benchmark == "humaneval" else load_mbpp(args.mbpp)
     result = evaluate_samples(problems, samples, k=args.k, workers=args.workers, timeout=args.timeout,
-                              codebleu=not args.no_codebleu, postprocess=args.postprocess)
-    results_path, summary_path = output_paths(args.samples)
+                              codebleu=not args.no_codebleu, postprocess=args.postprocess,
+                              isolated_verdict=not args.in_process_verdict)
     rows = [{f: row[f] for f in RESULT_FIELDS} | {"completion": s["completion"]}
             for row, s in zip(result.rows(), samples)]
-    write_text(results_path, "".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rows))
-    summary = result.summary() | {"benchmark": args.benchmark, "samples_file": args.samples.name}
-    write_json(summary_path, summary)
+    summary = result.summary() | {"benchmark": args.benchmark, "samples_file": args.samples.name,
+                                  "verdict": "in-process" if args.in_process_verdict else "isolated"}
+    # both files are staged first and renamed together, the summary last (it marks a complete set)
+    with staged_files(results_path, summary_path) as (results_tmp, summary_tmp):
+        results_tmp.write_text("".join(json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n" for r in rows),
+                               encoding="utf-8")
+        summary_tmp.write_text(dumps_json(summary), encoding="utf-8")
     print(f"{len(samples)} samples on {len(result.counts)} {args.benchmark} problems "
           f"({', '.join(f'{n} {s}' for s, n in result.status_counts().items())})")
     for key, value in result.pass_at_k.items():

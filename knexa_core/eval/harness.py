@@ -7,6 +7,8 @@ process each (:func:`knexa_core.eval.sandbox.run_program`), with a progress bar.
 """
 from __future__ import annotations
 
+import ast
+import builtins
 import os
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -21,7 +23,8 @@ from knexa_core.eval.codebleu_score import codebleu_scores, mean_codebleu
 from knexa_core.eval.passk import check_sample_counts, mean_pass_at_k
 from knexa_core.eval.postprocess import clean_completion, completion_kind
 from knexa_core.eval.isolation import SANDBOX_UID_SLOTS, isolation
-from knexa_core.eval.sandbox import ExecResult, Limits, run_program
+from knexa_core.eval.sandbox import (ExecResult, Limits, check_timeout, run_isolated, run_program,
+                                     stop_all_servers)
 
 DEFAULT_K = (1, 5, 10)  # the paper's Table 4 reports Pass@1/5/10
 DEFAULT_TIMEOUT = 3.0  # seconds per program; every HumanEval/MBPP reference runs in well under 1 s
@@ -64,15 +67,28 @@ class EvaluationResult:
         return [asdict(s) for s in self.samples]
 
 
+def _completion(i: int, completion: Any) -> str:
+    """``completion`` if it is text that can be run; otherwise an EvaluationError naming sample ``i``."""
+    if not isinstance(completion, str):
+        raise EvaluationError(f"sample {i}: completion must be a string, not {type(completion).__name__} "
+                              f"{str(completion)[:40]!r}; write the generated text (\"\" for an empty answer)")
+    try:
+        completion.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise EvaluationError(f"sample {i}: completion holds a lone surrogate at character {exc.start} "
+                              "(not valid Unicode text); fix the generator's decoding") from None
+    return completion
+
+
 def _normalize(samples: Iterable[Any]) -> list[tuple[str, str]]:
     pairs = []
     for i, s in enumerate(samples):
         if isinstance(s, Mapping):
             if "task_id" not in s or "completion" not in s:
                 raise EvaluationError(f"sample {i} lacks 'task_id' or 'completion': {sorted(s)}")
-            pairs.append((str(s["task_id"]), str(s["completion"])))
+            pairs.append((str(s["task_id"]), _completion(i, s["completion"])))
         elif isinstance(s, (tuple, list)) and len(s) == 2:
-            pairs.append((str(s[0]), str(s[1])))
+            pairs.append((str(s[0]), _completion(i, s[1])))
         else:
             raise EvaluationError(f"sample {i} must be (task_id, completion) or a dict with those keys")
     return pairs
@@ -82,9 +98,38 @@ def _index(problems: Mapping[str, Problem] | Sequence[Problem]) -> dict[str, Pro
     return dict(problems) if isinstance(problems, Mapping) else {p.task_id: p for p in problems}
 
 
-def run_programs(programs: Sequence[str], workers: int | None = None, timeout: float = DEFAULT_TIMEOUT,
+def called_names(problem: Problem) -> list[str]:
+    """Names the trusted tests call that the candidate defines: the entry point, and any other
+    name the tests load but neither the prefix nor the tests define (nor the builtins)."""
+    defined, loaded = set(dir(builtins)), {problem.entry_point}
+    for text in (problem.prefix, problem.test):
+        try:
+            tree = ast.parse(text)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                defined.add(node.name)
+            elif isinstance(node, ast.Name):
+                (loaded if isinstance(node.ctx, ast.Load) and text is problem.test else defined).add(node.id)
+            elif isinstance(node, ast.alias):
+                defined.add((node.asname or node.name).split(".")[0])
+            elif isinstance(node, ast.arg):
+                defined.add(node.arg)
+    return sorted(n for n in loaded if n == problem.entry_point or n not in defined)
+
+
+def _isolated_job(problem: Problem, completion: str) -> tuple[str, str, str, list[str]]:
+    return problem.solution(completion), problem.prefix, problem.test, called_names(problem)
+
+
+def run_programs(programs: Sequence[str | tuple], workers: int | None = None, timeout: float = DEFAULT_TIMEOUT,
                  limits: Limits | None = None, progress: bool = True, desc: str = "programs") -> list[ExecResult]:
     """Run ``programs`` in parallel sandboxes (``workers`` threads, default: one per core).
+
+    A program is its complete text (:func:`~knexa_core.eval.sandbox.run_program`), or a tuple
+    ``(candidate, prefix, tests, names)`` for the isolated verdict
+    (:func:`~knexa_core.eval.sandbox.run_isolated`).
 
     Returns
     -------
@@ -92,18 +137,32 @@ def run_programs(programs: Sequence[str], workers: int | None = None, timeout: f
         In the order of ``programs``.
     """
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    if workers < 1 or timeout <= 0:
-        raise EvaluationError(f"need workers >= 1 and timeout > 0; got workers={workers}, timeout={timeout}")
+    check_timeout(timeout)
+    if workers < 1:
+        raise EvaluationError(f"need workers >= 1; got workers={workers}")
     if isolation()["drop_uid"]:
         workers = min(workers, SANDBOX_UID_SLOTS)  # one sandbox uid per concurrent server
     results: list[ExecResult | None] = [None] * len(programs)
-    with ThreadPoolExecutor(max_workers=workers) as pool, \
-            progress_bar(total=len(programs), desc=desc, unit="prog", disable=not progress) as bar:
-        futures = {pool.submit(run_program, code, timeout, limits): i for i, code in enumerate(programs)}
-        for future in as_completed(futures):
-            results[futures[future]] = future.result()
-            bar.update(1)
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        with progress_bar(total=len(programs), desc=desc, unit="prog", disable=not progress) as bar:
+            futures = {pool.submit(_run_one, code, timeout, limits): i for i, code in enumerate(programs)}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update(1)
+    except BaseException:  # Ctrl-C (KeyboardInterrupt) or an error: stop at once, not after the queue
+        pool.shutdown(wait=False, cancel_futures=True)
+        stop_all_servers()  # the running requests see their server die and return
+        raise
+    finally:
+        pool.shutdown(wait=True)
     return results  # type: ignore[return-value]
+
+
+def _run_one(program: str | tuple, timeout: float, limits: Limits | None) -> ExecResult:
+    if isinstance(program, tuple):
+        return run_isolated(*program, timeout=timeout, limits=limits)
+    return run_program(program, timeout, limits)
 
 
 def evaluate_samples(
@@ -116,6 +175,7 @@ def evaluate_samples(
     codebleu: bool = True,
     postprocess: bool = False,
     progress: bool = True,
+    isolated_verdict: bool = False,
 ) -> EvaluationResult:
     """Execute every sample against its problem's tests and score it.
 
@@ -128,6 +188,9 @@ def evaluate_samples(
     codebleu : also compute CodeBLEU against the reference solutions.
     postprocess : first clean each completion (:func:`knexa_core.eval.postprocess.clean_completion`).
     progress : show a tqdm progress bar.
+    isolated_verdict : run the tests in a process the candidate never runs in (its functions are
+        called across processes with plain data), so no candidate can forge a pass; results that
+        are not plain data (objects of the candidate's classes, generators) then fail.
 
     Returns
     -------
@@ -145,7 +208,8 @@ def evaluate_samples(
         check_sample_counts(Counter(t for t, _ in pairs), k)
     if postprocess:
         pairs = [(t, clean_completion(c, completion_kind(index[t].source))) for t, c in pairs]
-    execs = run_programs([index[t].program(c) for t, c in pairs], workers, timeout, limits, progress, "evaluate")
+    jobs = [_isolated_job(index[t], c) if isolated_verdict else index[t].program(c) for t, c in pairs]
+    execs = run_programs(jobs, workers, timeout, limits, progress, "evaluate")
     scores = codebleu_scores(index, pairs) if codebleu and pairs else [None] * len(pairs)
     results, counts = _tally(pairs, execs, scores)
     return EvaluationResult(results, counts, mean_pass_at_k(counts, k) if k else {},

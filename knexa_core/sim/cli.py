@@ -7,16 +7,19 @@ writes ``learning_curve.csv`` (``round,method,mean_pass1``) and ``regret_curve.c
 :data:`knexa_core.cpm.METHODS` (the non-learning controls ``random_oriented`` and ``family_gap``
 included), plus CI, paired-difference, gain-share and per-seed files;
 ``knexa simulate --grid --out DIR`` runs the Figure 2 grid; ``--environment release`` uses the ground truth
-described in the authors' release (:mod:`knexa_core.sim.release_env`). Chapter ``03_cpm_simulation``.
+described in the authors' release (:mod:`knexa_core.sim.release_env`). ``DIR`` is published as a whole
+(:func:`knexa_core.io.staged_dir`): a rerun replaces it, a failed run leaves it as it was.
+Chapter ``03_cpm_simulation``.
 """
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from knexa_core.cpm.contexts import CONTEXTS
 from knexa_core.errors import ConfigError
-from knexa_core.io import write_json
+from knexa_core.io import check_set_destination, staged_dir, write_json
 from knexa_core.sim.experiments import learning_dynamics, run_grid, write_grid_outputs, write_learning_outputs
 from knexa_core.sim.federation import HETEROGENEITY, make_federation
 from knexa_core.sim.release_env import make_release_env
@@ -47,21 +50,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.rounds < 1 or args.clients < 2 or min(args.grid_clients) < 2:
         raise ConfigError("need --rounds >= 1 and at least 2 clients (--clients / --grid-clients)")
-    if min(args.seeds) < 0 or args.lam <= 0 or args.beta0 < 0:
-        raise ConfigError(f"need seeds >= 0, --lam > 0 and --beta0 >= 0; got seeds {args.seeds}, "
+    if min(args.seeds) < 0 or not 0 < args.lam < math.inf or not 0 <= args.beta0 < math.inf:
+        raise ConfigError(f"need seeds >= 0, --lam > 0 and --beta0 >= 0 (finite); got seeds {args.seeds}, "
                           f"lam {args.lam}, beta0 {args.beta0}")
+    for name, values in (("--seeds", args.seeds), ("--grid-clients", args.grid_clients)):
+        if len(set(values)) != len(values):
+            raise ConfigError(f"{name} {' '.join(map(str, values))} repeats a value; give each value once "
+                              "(a repeated seed is not an independent run)")
+    check_set_destination(args.out)
     common = dict(rounds=args.rounds, seeds=args.seeds, context=args.context, lam=args.lam, beta0=args.beta0,
                   make_env=ENVIRONMENTS[args.environment])
     if args.grid:
         grid, timing = run_grid(ns=args.grid_clients, progress=True, **common)
-        write_grid_outputs(args.out, grid, timing)
         written = ["grid.csv", "grid_summary.csv", "grid_gain.csv", "cpm_timing.csv"]
     else:
         df = learning_dynamics(n_clients=args.clients, heterogeneity=args.heterogeneity, progress=True, **common)
-        write_learning_outputs(args.out, df)
         written = ["learning_curve.csv", "regret_curve.csv", "pass1_ci.csv", "regret_ci.csv",
                    "difference_to_random_ci.csv", "gain_share_ci.csv", "per_seed.csv"]
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "func"}
-    write_json(args.out / "simulate_args.json", params)
+    with staged_dir(args.out) as stage:  # the folder is replaced as a whole: never old and new files mixed
+        if args.grid:
+            write_grid_outputs(stage, grid, timing)
+        else:
+            write_learning_outputs(stage, df)
+        write_json(stage / "simulate_args.json", params)
     print(f"wrote {', '.join(written)} to {args.out}")
     return 0
