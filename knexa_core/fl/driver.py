@@ -15,6 +15,7 @@ Same config, same bytes.
 """
 from __future__ import annotations
 
+import fcntl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +30,7 @@ from knexa_core.fl.evaluate import Score, score
 from knexa_core.fl.federation import Federation, build_federation, derived_seed
 from knexa_core.fl.methods import METHODS, pairing_policy
 from knexa_core.fl.rounds import GEN_FINAL, GEN_TEST, GEN_VAL, RoundRecord, base_row, run_round
-from knexa_core.io import write_csv
+from knexa_core.io import read_json, write_csv
 from knexa_core.progress import progress
 
 
@@ -157,18 +158,33 @@ def category_rows(fed: Federation, result: FederationResult) -> list[dict[str, A
 
 
 def write_run(fed: Federation, result: FederationResult, out: Path) -> dict[str, Path]:
-    """Write the run's artifacts under ``out`` (see the module docstring); return the main paths."""
+    """Write the run's artifacts under ``out`` (see the module docstring); return the main paths.
+
+    Several runs (the book's batch runs two at once) share ``out``: a lock file serializes their
+    writes, the split is written only when it differs from the one there, and each run's own files
+    are written with its main file (summary or log, what readers count) last.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".knexa-train.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _write_run(fed, result, out)
+
+
+def _write_run(fed: Federation, result: FederationResult, out: Path) -> dict[str, Path]:
     c, name = fed.config, METHODS[fed.config.method][1]
-    write_split_artifacts(fed.split, fed.manifest, out, None)
+    manifest = out / layout.splits_dir("") / "split_manifest.json"
+    if not manifest.is_file() or read_json(manifest) != fed.manifest:
+        write_split_artifacts(fed.split, fed.manifest, out, None)
     averages = result.averages()
     pass_at_k = {k: averages[k] for k in ("pass@1", "pass@5", "pass@10")}
     kwargs = dict(num_clients=len(fed.agents), num_rounds=c.rounds, pass_at_k=pass_at_k,
                   codebleu=averages["codebleu"], parameters=c.to_dict(), per_round=uniform_rows(result.rows),
                   per_client=client_rows(fed, result), tag=f"seed{c.seed}")
+    main_path = layout.run_file(out, name, len(fed.agents), f"seed{c.seed}")
+    cats_rows = category_rows(fed, result)  # written before the main file, which readers count last
+    cats = write_csv(layout.sidecar(main_path, "_categories.csv"), cats_rows, list(cats_rows[0]))
     if c.method == "knexa_fl":
         main = write_knexa_log(out, **kwargs)
     else:
         main = write_method_summary(out, name, **kwargs)
-    cats_rows = category_rows(fed, result)
-    cats = write_csv(layout.sidecar(main, "_categories.csv"), cats_rows, list(cats_rows[0]))
     return {"main": main, "categories": cats}
