@@ -47,6 +47,7 @@ class FederationResult:
     seconds: dict[str, float] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
     agent_stats: list[dict[str, float]] = field(default_factory=list)  # tokens and seconds per client
+    federation: Federation | None = None  # the trained agents, for probes after the run (chapter 02)
 
     def averages(self) -> dict[str, float]:
         """Table 4's numbers: Pass@1/5/10 and CodeBLEU averaged over clients."""
@@ -95,7 +96,7 @@ def run_federation(config: FederationConfig, out_dir: str | Path | None = None, 
     result = FederationResult(config, rows, initial, final, greedy, records,
                               {"build": built, "rounds": rounds_done - clock - built,
                                "final": time.perf_counter() - rounds_done},
-                              agent_stats=[dict(a.stats) for a in fed.agents])
+                              agent_stats=[dict(a.stats) for a in fed.agents], federation=fed)
     if out_dir is not None:
         result.files = write_run(fed, result, Path(out_dir))
     result.seconds["total"] = time.perf_counter() - clock

@@ -42,3 +42,13 @@ def score(agent: Agent, problems: Sequence[Problem], max_new_tokens: int, sample
     return Score(result.pass_at_k, float(result.codebleu or 0.0),
                  {c: sum(v) / len(v) for c, v in sorted(cats.items())}, passed,
                  {p.task_id: cs for p, cs in zip(problems, outs)})
+
+
+def decoding_sweep(agent: Agent, problems: Sequence[Problem], temperatures: Sequence[float], max_new_tokens: int,
+                   seed: int = 0) -> dict[float, float]:
+    """Pass@1 of ``agent``'s completions on ``problems`` decoded at each temperature (0 = greedy).
+
+    Chapter 02 uses it to show what the package temperature does to a teacher's text.
+    """
+    return {t: score(agent, problems, max_new_tokens, temperature=t, seed=seed, codebleu=False).pass_at_k["pass@1"]
+            for t in temperatures}
