@@ -34,7 +34,6 @@
 # show, whatever that is.
 
 # %% tags=["parameters"]
-profile: str = "cpu"  # parameter profile of this run (params/<profile>.yaml)
 num_clients: int = 16  # clients of the learning-dynamics study; paper (Suppl. Fig. 1): 16
 num_rounds: int = 100  # rounds of every study; paper: 100
 seeds: list = [0, 1, 2, 3, 4]  # one federation per seed; paper: 5 runs
@@ -46,10 +45,14 @@ grid_clients: list = [8, 16, 32, 64]  # Figure 2 client counts; paper: 8, 16, 32
 grid_heterogeneities: list = ["low", "medium", "high"]  # Figure 2 heterogeneity levels; paper: the same
 grid_seeds: list = [0, 1, 2, 3, 4]  # seeds per grid cell; paper: 5 runs
 latency_clients: list = [16, 64, 256, 1024]  # federation sizes of the latency check
-out_dir: str = "../runs/manual/03_cpm_simulation"  # CSV outputs and comparison.json; the book build overrides it
+out_dir: str = "../runs/cpu/03_cpm_simulation"  # CSV outputs and comparison.json; default: the cpu book's folder
 figures_dir: str = "../figures"  # where the chapter's PNG figures are saved
 
-# %%
+# %% tags=["remove-input"]
+from knexa_core.book.parameters import check_parameters
+check_parameters(globals())
+
+# %% tags=["hide-input"]
 import time
 from pathlib import Path
 

@@ -24,13 +24,16 @@
 # incomplete.
 
 # %% tags=["parameters"]
-profile: str = "cpu"  # parameter profile of this run (params/<profile>.yaml)
 artifacts_dir: str = "../runs/cpu/02_federated_training/artifacts"  # paper layout; default: training chapter
 min_clients: int = 6  # runs that evaluated fewer clients are set aside; paper: six clients
-out_dir: str = "../runs/manual/04_recompute_artifacts"  # outputs; the book overrides it
+out_dir: str = "../runs/cpu/04_recompute_artifacts"  # outputs; default: the cpu book's folder
 figures_dir: str = "../figures"  # where the chart PNG is saved
 
-# %%
+# %% tags=["remove-input"]
+from knexa_core.book.parameters import check_parameters
+check_parameters(globals())
+
+# %% tags=["hide-input"]
 from pathlib import Path
 
 import pandas as pd

@@ -16,7 +16,10 @@ from typing import Any, Mapping
 import jupytext
 import nbformat
 
+from knexa_core.book.parameters import annotation_types, check_values
 from knexa_core.errors import NotebookError
+
+KERNEL_QUIET = "--IPKernelApp.log_level=ERROR"  # the kernel's own log (its TCP warning); user output is unaffected
 
 
 def strip_ansi(text: str) -> str:
@@ -115,7 +118,9 @@ def execute(
 ) -> nbformat.NotebookNode:
     """Execute a notebook source with papermill, injecting ``parameters``.
 
-    Unknown parameter names are rejected (papermill would only warn). On failure raises
+    Unknown names and values of the wrong type are a :class:`ParameterError` before any kernel
+    starts (papermill would only warn). The kernel runs with its own log at ERROR level, so its
+    "running over TCP without encryption" warning stays out of the output. On failure raises
     :class:`NotebookError` naming the notebook, the failing cell and the traceback; the executed
     notebook (with the error) is still written to ``output_path`` for inspection.
     """
@@ -123,16 +128,16 @@ def execute(
 
     py = Path(py_path)
     nb = read_source(py)
-    known = parse_parameters(parameters_cell(nb, py.name).source, py.name)
-    unknown = sorted(set(parameters) - set(known))
-    if unknown:
-        raise NotebookError(f"{py.name}: unknown parameter(s) {unknown}; known: {sorted(known)}")
+    source = parameters_cell(nb, py.name).source
+    parse_parameters(source, py.name)
+    check_values(annotation_types(source), parameters, py.name)
     nb.metadata["kernelspec"] = {"name": kernel_name, "display_name": "Python 3", "language": "python"}
     Path(output_path).parent.mkdir(parents=True, exist_ok=True)
     try:
         return pm.execute_notebook(nb, str(output_path), parameters=dict(parameters),
                                    cwd=str(cwd or py.parent), kernel_name=kernel_name,
-                                   progress_bar=False, execution_timeout=timeout)
+                                   progress_bar=False, execution_timeout=timeout,
+                                   extra_arguments=[KERNEL_QUIET])
     except pm.PapermillExecutionError as exc:
         tb = "\n".join(exc.traceback) if exc.traceback else f"{exc.ename}: {exc.evalue}"
         tb = strip_ansi(tb)
