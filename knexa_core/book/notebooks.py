@@ -102,7 +102,7 @@ def pairing_problems(py_path: str | Path) -> list[str]:
     problems = []
     paired = nbformat.read(ipynb, as_version=4)
     if any(c.get("outputs") or c.get("execution_count") for c in paired.cells if c.cell_type == "code"):
-        problems.append(f"{ipynb}: has outputs; clear them before committing")
+        problems.append(f"{ipynb}: has outputs; clear them with 'make strip' before committing")
     if _cell_signature(paired) != _cell_signature(read_source(py)):
         problems.append(f"{ipynb}: out of sync with {py.name}; run 'jupytext --sync {py}'")
     return problems
