@@ -163,7 +163,7 @@ pd.DataFrame({"Dirichlet concentration": HETEROGENEITY,
 # seeds of this profile. Bands are 95% t-intervals across seeds.
 
 # %%
-learning = ex.learning_dynamics(num_clients, num_rounds, seeds, heterogeneity, context, lam, beta0)
+learning = ex.learning_dynamics(num_clients, num_rounds, seeds, heterogeneity, context, lam, beta0, progress=True)
 curves = ex.write_learning_outputs(out, learning)
 display(Image(filename=plots.plot_learning(curves["pass1"], curves["regret"], figures / "cpm_learning_regret.png",
                                            f"{num_clients} clients, {heterogeneity} heterogeneity")))
@@ -218,7 +218,8 @@ linear.assign(half=np.where(linear["round"] <= half, "first half", "second half"
 # the chosen pairs; (d) the CPM's measured selection latency and reward-update throughput.
 
 # %%
-grid, timing = ex.run_grid(grid_clients, grid_heterogeneities, grid_seeds, num_rounds, context, lam, beta0)
+grid, timing = ex.run_grid(grid_clients, grid_heterogeneities, grid_seeds, num_rounds, context, lam, beta0,
+                           progress=True)  # a text bar in JupyterLab; off in the book (KNEXA_PROGRESS=0)
 tables = ex.write_grid_outputs(out, grid, timing)
 display(Image(filename=plots.plot_figure2(tables["summary"], tables["gain"], tables["timing"],
                                           figures / "cpm_figure2.png")))

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 import yaml
 from tqdm.std import tqdm
 
-from knexa_core.book import browser, notebooks, report
+from knexa_core.book import banner, browser, notebooks, report
 from knexa_core.progress import quiet_progress
 from knexa_core.errors import BuildError
 from knexa_core.io import read_json, write_text
@@ -138,12 +138,12 @@ def install_mathjax(book_dir: Path) -> Path:
     return target
 
 
-def build_html(book_dir: Path) -> Path:
-    """Run Jupyter Book v1 with warnings as errors; return ``_build/html``."""
+def build_html(book_dir: Path, config: Path | None = None) -> Path:
+    """Run Jupyter Book v1 with warnings as errors (``config``: another ``_config.yml``); return ``_build/html``."""
     install_mathjax(book_dir)
     exe = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(exe if exe.exists() else "jupyter-book"), "build", str(book_dir), "--builder", "html",
-           "-W", "-n", "--keep-going"]
+           "-W", "-n", "--keep-going", *(["--config", str(config)] if config else [])]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     if proc.returncode != 0:
         lines = notebooks.strip_ansi(proc.stdout + proc.stderr).splitlines()
@@ -159,7 +159,7 @@ def build_book(profile_name: str = DEFAULT_PROFILE, root: Path | None = None, ch
     book_dir = root / "book"
     runs = execute_chapters(profile_name, root)
     write_generated_pages(book_dir, profile_name, runs)
-    html = build_html(book_dir)
+    html = build_html(book_dir, banner.write_config(book_dir, profile_name))
     if check:
         shot = browser.check_site(html, toc_pages(book_dir), book_dir / "_build" / "screenshot.png")
         print(f"browser check passed; screenshot: {shot}")

@@ -18,6 +18,7 @@ import nbformat
 
 from knexa_core.book.parameters import annotation_types, check_values
 from knexa_core.errors import NotebookError
+from knexa_core.io import write_text
 
 KERNEL_QUIET = "--IPKernelApp.log_level=ERROR"  # the kernel's own log (its TCP warning); user output is unaffected
 
@@ -134,13 +135,24 @@ def execute(
     nb.metadata["kernelspec"] = {"name": kernel_name, "display_name": "Python 3", "language": "python"}
     Path(output_path).parent.mkdir(parents=True, exist_ok=True)
     try:
-        return pm.execute_notebook(nb, str(output_path), parameters=dict(parameters),
-                                   cwd=str(cwd or py.parent), kernel_name=kernel_name,
-                                   progress_bar=False, execution_timeout=timeout,
-                                   extra_arguments=[KERNEL_QUIET])
+        executed = pm.execute_notebook(nb, str(output_path), parameters=dict(parameters),
+                                       cwd=str(cwd or py.parent), kernel_name=kernel_name,
+                                       progress_bar=False, execution_timeout=timeout,
+                                       extra_arguments=[KERNEL_QUIET])
     except pm.PapermillExecutionError as exc:
         tb = "\n".join(exc.traceback) if exc.traceback else f"{exc.ename}: {exc.evalue}"
         tb = strip_ansi(tb)
         raise NotebookError(f"notebook {py.name} failed in cell {exc.exec_count} "
                             f"(index {exc.cell_index}):\n{exc.source}\n--- traceback ---\n{tb}\n"
                             f"(executed notebook saved to {output_path})") from None
+    return hide_injected_cell(executed, output_path)
+
+
+def hide_injected_cell(nb: nbformat.NotebookNode, path: str | Path) -> nbformat.NotebookNode:
+    """Tag papermill's injected-parameters cell ``remove-cell`` (the check cell shows its values as a table)."""
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+    write_text(path, nbformat.writes(nb) + "\n")
+    return nb
