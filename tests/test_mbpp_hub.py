@@ -73,3 +73,15 @@ def test_hub_splits_become_one_sorted_jsonl(tmp_path: Path) -> None:
     assert [json.loads(line)["task_id"] for line in lines] == [11, 12, 13]
     assert json.loads(lines[0]) == record(11)
     assert [p.task_id for p in load_mbpp(path)] == ["MBPP/11", "MBPP/12", "MBPP/13"]
+
+
+def test_book_build_says_in_one_line_when_mbpp_is_missing(isolated: Path, capsys) -> None:
+    from knexa_core.book.build import warn_without_mbpp
+    from knexa_core.paths import repo_root
+
+    sources = [repo_root() / "notebooks" / f"{n}.py" for n in ("01_splits", "03_cpm_simulation")]
+    line = warn_without_mbpp({"notebooks": {}}, sources)
+    assert line.startswith("warning: MBPP not found") and line.endswith("01_splits will run on HumanEval alone")
+    assert capsys.readouterr().err == line + "\n"
+    write_cache([record(11)], cache_path())
+    assert warn_without_mbpp({"notebooks": {}}, sources) == ""

@@ -126,3 +126,16 @@ def test_papermill_with_a_generated_param_file_shows_the_injected_table(tmp_path
     cells = json.loads((tmp_path / "o.ipynb").read_text())["cells"]
     shown = [o["data"]["text/markdown"] for c in cells for o in c.get("outputs", []) if "text/markdown" in o.get("data", {})]
     assert "| `min_clients` | `5` |" in "".join(shown[0])
+
+
+def test_book_checks_every_chapter_before_running_any(tmp_path: Path) -> None:
+    from knexa_core.book.build import execute_chapters
+
+    for folder in ("params", "notebooks", "book"):
+        shutil.copytree(ROOT / folder, tmp_path / folder, ignore=shutil.ignore_patterns("*.ipynb", "_build"))
+    smoke = tmp_path / "params" / "smoke.yaml"
+    smoke.write_text(smoke.read_text().replace("max_problems: 20", "max_problems: twenty"))
+    with pytest.raises(ParameterError, match=r"^params/smoke.yaml, section A1_evaluation_harness: "
+                                             r"parameter 'max_problems' expects int, got 'twenty' \(str\)$"):
+        execute_chapters("smoke", tmp_path)
+    assert not (tmp_path / "runs").exists()  # no chapter ran

@@ -109,6 +109,13 @@ def pairing_problems(py_path: str | Path) -> list[str]:
     return problems
 
 
+def validate_parameters(nb: nbformat.NotebookNode, parameters: Mapping[str, Any], name: str) -> None:
+    """Check names and types of ``parameters`` against ``nb``'s parameters cell (:class:`ParameterError`)."""
+    source = parameters_cell(nb, name).source
+    parse_parameters(source, name)
+    check_values(annotation_types(source), parameters, name)
+
+
 def execute(
     py_path: str | Path,
     output_path: str | Path,
@@ -129,9 +136,7 @@ def execute(
 
     py = Path(py_path)
     nb = read_source(py)
-    source = parameters_cell(nb, py.name).source
-    parse_parameters(source, py.name)
-    check_values(annotation_types(source), parameters, py.name)
+    validate_parameters(nb, parameters, py.name)
     nb.metadata["kernelspec"] = {"name": kernel_name, "display_name": "Python 3", "language": "python"}
     Path(output_path).parent.mkdir(parents=True, exist_ok=True)
     try:
