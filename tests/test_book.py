@@ -91,6 +91,14 @@ def test_chromium_renders_and_screenshots(tmp_path: Path) -> None:
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_render_check_fails_on_a_javascript_error(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    page = site / "index.html"
+    page.write_text(page.read_text().replace("</body>", "<script>const X = 1;</script><script>const X = 2;</script></body>"))
+    with pytest.raises(BuildError, match="Uncaught SyntaxError: Identifier 'X' has already been declared"):
+        browser.render_check(page, tmp_path / "s.png", ["index", "chapters/a"])
+
+
 def test_render_check_fails_when_front_page_lacks_a_toc_link(tmp_path: Path) -> None:
     site = make_site(tmp_path)
     (site / "chapters" / "b.html").write_text("<html><body>orphan</body></html>")
