@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from knexa_core.errors import DataNotFoundError
 from knexa_core.io import write_text
 
-HF_MBPP = ("mbpp", "full")  # Hugging Face dataset name and config holding all 974 problems
+HF_MBPP = ("google-research-datasets/mbpp", "full")  # the hub dataset and config holding all 974 problems
 CACHE_ENV = "KNEXA_CACHE"  # folder of the project's download cache; default ~/.cache/knexa
 CACHE_NAME = "mbpp-full.jsonl"
 OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")  # Hugging Face's own "do not connect" switches
