@@ -116,6 +116,13 @@ def test_papermill_wrong_type_fails_in_the_check_cell_naming_the_parameter(tmp_p
     executed = [c for c in json.loads((tmp_path / "o.ipynb").read_text())["cells"]
                 if c["cell_type"] == "code" and c.get("outputs")]
     assert CHECK_CELL in "".join(executed[0]["source"])  # the first cell with an output is the check
+    assert "without encryption" not in proc.stderr  # the environment's kernelspec is quiet (make venv)
+
+
+def test_papermill_with_a_whole_profile_file_names_the_junk_variables(tmp_path: Path) -> None:
+    proc = _papermill(tmp_path, "-f", str(ROOT / "params" / "smoke.yaml"))
+    assert proc.returncode != 0
+    assert "ParameterError: unknown parameter(s) ['description', 'notebooks', 'profile']" in proc.stderr
 
 
 def test_papermill_with_a_generated_param_file_shows_the_injected_table(tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ast
 import io
+import json
+import sys
 import tokenize
 import re
 from pathlib import Path
@@ -21,6 +23,20 @@ from knexa_core.errors import NotebookError
 from knexa_core.io import write_text
 
 KERNEL_QUIET = "--IPKernelApp.log_level=ERROR"  # the kernel's own log (its TCP warning); user output is unaffected
+
+
+def quiet_kernelspec(prefix: str | Path = sys.prefix) -> Path:
+    """Add :data:`KERNEL_QUIET` to the environment's ``python3`` kernel, so kernels started by
+    JupyterLab or the papermill command line keep the TCP warning out of their output too
+    (``make venv`` calls this)."""
+    path = Path(prefix) / "share" / "jupyter" / "kernels" / "python3" / "kernel.json"
+    if not path.is_file():
+        raise NotebookError(f"{path}: no python3 kernel in this environment; reinstall ipykernel")
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    if KERNEL_QUIET not in spec["argv"]:
+        spec["argv"].append(KERNEL_QUIET)
+        write_text(path, json.dumps(spec, indent=1) + "\n")
+    return path
 
 
 def strip_ansi(text: str) -> str:
