@@ -63,3 +63,22 @@ def test_benchmarks_start_as_documented_from_any_folder(script: Path, tmp_path: 
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert f".venv/bin/python benchmarks/{script.name}" in (ROOT / "README.md").read_text()
+
+
+FORBIDDEN_IMPORTS = {  # DESIGN.md: imports point one way; data and cpm know nothing of each other or the book
+    "data": ("knexa_core.cpm", "knexa_core.sim", "knexa_core.fl", "knexa_core.book", "knexa_core.artifacts"),
+    "cpm": ("knexa_core.data", "knexa_core.sim", "knexa_core.fl", "knexa_core.book", "knexa_core.eval"),
+}
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN_IMPORTS))
+def test_science_packages_do_not_import_the_book_or_each_other(package: str) -> None:
+    import ast
+
+    bad = []
+    for path in sorted((ROOT / "knexa_core" / package).glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            bad += [f"{path.name}: {n}" for n in names if n.startswith(FORBIDDEN_IMPORTS[package])]
+    assert bad == []
