@@ -116,3 +116,21 @@ def test_failing_cell_names_notebook_cell_and_traceback(tmp_path: Path) -> None:
     msg = str(err.value)
     assert "broken.py" in msg and "value = n / 0" in msg and "ZeroDivisionError" in msg
     assert "\x1b[" not in msg
+
+
+def test_kernel_flag_is_passed_once_whatever_the_kernelspec(tmp_path: Path, monkeypatch, capfd) -> None:
+    spec = tmp_path / "kernels" / "loud" / "kernel.json"
+    spec.parent.mkdir(parents=True)
+    spec.write_text('{"argv": ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"], '
+                    '"display_name": "loud", "language": "python"}')
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    assert notebooks._quiet_arguments("loud") == [notebooks.KERNEL_QUIET]
+    nb = notebooks.execute(write_pair(tmp_path, GOOD), tmp_path / "o.ipynb", {"n": 1}, kernel_name="loud")
+    assert nb.cells[-1].outputs[0]["text"] == "x 2\n"
+    assert "without encryption" not in capfd.readouterr().err
+    prefix_spec = tmp_path / "prefix" / "share" / "jupyter" / "kernels" / "python3" / "kernel.json"
+    prefix_spec.parent.mkdir(parents=True)
+    prefix_spec.write_text(spec.read_text())
+    notebooks.quiet_kernelspec(tmp_path / "prefix")
+    notebooks.quiet_kernelspec(tmp_path / "prefix")  # idempotent: the flag is added once
+    assert prefix_spec.read_text().count(notebooks.KERNEL_QUIET) == 1

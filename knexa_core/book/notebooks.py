@@ -39,6 +39,17 @@ def quiet_kernelspec(prefix: str | Path = sys.prefix) -> Path:
     return path
 
 
+def _quiet_arguments(kernel_name: str) -> list[str]:
+    """``[KERNEL_QUIET]`` unless the kernelspec already passes it (twice is a kernel start error)."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        argv = KernelSpecManager().get_kernel_spec(kernel_name).argv
+    except NoSuchKernel:
+        return [KERNEL_QUIET]
+    return [] if KERNEL_QUIET in argv else [KERNEL_QUIET]
+
+
 def strip_ansi(text: str) -> str:
     """``text`` without terminal colour codes (tracebacks, Sphinx output)."""
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
@@ -159,7 +170,7 @@ def execute(
         executed = pm.execute_notebook(nb, str(output_path), parameters=dict(parameters),
                                        cwd=str(cwd or py.parent), kernel_name=kernel_name,
                                        progress_bar=False, execution_timeout=timeout,
-                                       extra_arguments=[KERNEL_QUIET])
+                                       extra_arguments=_quiet_arguments(kernel_name))
     except pm.PapermillExecutionError as exc:
         tb = "\n".join(exc.traceback) if exc.traceback else f"{exc.ename}: {exc.evalue}"
         tb = strip_ansi(tb)
