@@ -20,7 +20,7 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
-	$(PY) -m pip install --quiet -c constraints.txt -e .
+	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet -c constraints.txt -e .  # no setuptools notices in the log
 	$(PY) -c "from knexa_core.book.notebooks import quiet_kernelspec; quiet_kernelspec()"
 	mkdir -p $(dir $(LAB_OVERRIDES))
 	echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}' > $(LAB_OVERRIDES)
