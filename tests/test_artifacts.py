@@ -205,7 +205,7 @@ def test_one_method_missing_is_named_with_its_fix(tmp_path: Path) -> None:
     [row] = artifacts.missing_report(table)
     assert table.missing == ["Heuristic-P2P"] and not table.complete
     assert '"method": "Heuristic-P2P"' in row["Expected"] and row["Found"] == "no file for this method"
-    assert "knexa train --method Heuristic-P2P" in row["How to produce"]
+    assert "knexa train --method heuristic_p2p" in row["How to produce"]
     assert "Heuristic-P2P  -  -  -  -" in artifacts.format_table(table)
 
 

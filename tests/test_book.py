@@ -1,6 +1,8 @@
 """The book pipeline: TOC parsing, generated pages, link check, headless-Chromium render, full build."""
 from __future__ import annotations
 
+import json
+
 import shutil
 from pathlib import Path
 
@@ -78,7 +80,42 @@ def test_generated_pages_gather_comparisons_and_run_info(tmp_path: Path) -> None
     repro = (tmp_path / "_generated" / "reproducibility.md").read_text()
     assert "## 03_x" in repro and "seed: `7`" in repro and "| `n` | `1` |" in repro
     table = (tmp_path / "_generated" / "fragments" / "reported_vs_obtained.md").read_text()
-    assert "**From {doc}`chapters/03_x`**" in table and "| gain | 48.5% | 12.0% |  |" in table
+    assert "**From {doc}`chapters/03_x`**" in table and "| gain | 48.5% | — | 12.0% |  |" in table
+    front = (tmp_path / "_generated" / "fragments" / "what_reproduces.md").read_text()
+    assert "| Table 4: " in front and "| not yet | — |" in front
+
+
+def test_front_page_table_is_derived_from_the_rows() -> None:
+    rows = [{"quantity": "Table 4, KNEXA-FL: Pass@1", "reported": "13.33", "obtained": "9.00", "source": "02_f"},
+            {"quantity": "Suppl. Table 5, C0", "reported": "2.22 → 11.11", "obtained": "not run in this profile",
+             "source": "02_f"},
+            {"quantity": "LinUCB gain over Random, 8 clients", "reported": "37.1%", "obtained": "12.0%",
+             "source": "03_s"},
+            {"quantity": "study pool (HumanEval + MBPP)", "reported": "464", "obtained": "464", "source": "01_s",
+             "basis": "construction"},
+            {"quantity": "Table 5 references passing", "reported": "128/128", "obtained": "128/128",
+             "source": "A1", "basis": "expected"}]
+    status = {r["item"]: (r["status"], r["chapters"]) for r in report.reproduces_rows(rows)}
+    assert status["Table 4"] == ("recomputed", ["02_f"])
+    assert status["Supplementary Table 5"] == ("not yet", [])          # a row without a value does not count
+    assert status["Figure 2"] == ("recomputed in our own simulator", ["03_s"])
+    assert status["Data setting"] == ("recomputed", ["01_s"])
+    assert status["Table 5"] == ("not yet", [])                         # an expectation is not a paper result
+    assert status["Supplementary Table 4"] == ("not yet", [])
+    md = report.reproduces_markdown(rows, ["03_s"])
+    assert "{doc}`chapters/03_s`" in md and "{doc}`chapters/02_f`" not in md and "`02_f`" in md
+
+
+def test_comparison_basis_expected_and_by_construction(tmp_path: Path) -> None:
+    report.save_comparisons(tmp_path, [
+        {"quantity": "refs", "reported": "164/164", "obtained": "164/164", "source": "A1", "basis": "expected"},
+        {"quantity": "pool", "reported": "464", "obtained": "464", "source": "A1", "basis": "construction"}])
+    md = report.comparisons_markdown(report.load_comparisons([tmp_path]))
+    assert "| refs | — | 164/164 | 164/164 |  |" in md
+    assert "| pool | 464 | — | 464 | Holds by construction of the split, not a measurement. |" in md
+    with pytest.raises(ConfigError, match="basis 'guess'"):
+        report.save_comparisons(tmp_path, [{"quantity": "q", "reported": "1", "obtained": "1", "source": "s",
+                                            "basis": "guess"}])
 
 
 def test_comparison_rows_must_be_complete(tmp_path: Path) -> None:
@@ -117,8 +154,26 @@ def test_failing_chapter_stops_the_build_naming_notebook_and_cell(tmp_path: Path
         '# %% tags=["parameters"]\nn: int = 1  # x\nout_dir: str = "o"  # y\n\n# %%\nassert n == 1, "n must be 1"\n')
     with pytest.raises(NotebookError, match=r"notebook 01_a.py failed in cell 3 \(index 2\)(.|\n)*AssertionError: n must be 1"):
         book.execute_chapters("smoke", tmp_path)
-    info = (tmp_path / "runs" / "smoke" / "01_a" / "run_info.json").read_text()
-    assert '"n": 2' in info and '"out_dir"' in info
+    info = json.loads((tmp_path / "runs" / "smoke" / "01_a" / "run_info.json").read_text())
+    assert info["parameters"]["n"] == 2 and "out_dir" in info["parameters"]
+
+
+def test_run_info_records_every_resolved_parameter_and_the_real_seed(tmp_path: Path) -> None:
+    for d in ("book", "notebooks", "params"):
+        (tmp_path / d).mkdir()
+    (tmp_path / "book" / "_toc.yml").write_text(TOC.replace("chapters/02_b.ipynb", "chapters/01_a"))
+    (tmp_path / "params" / "smoke.yaml").write_text("profile: smoke\nnotebooks:\n  01_a: {lam: 2.0}\n")
+    (tmp_path / "notebooks" / "01_a.py").write_text(
+        '# %% tags=["parameters"]\nseeds: list = [3, 4]  # s\nlam: float = 1.0  # l\nalpha: float = 0.5  # a\n'
+        'out_dir: str = "o"  # y\n\n# %%\nprint(seeds, lam, alpha)\n')
+    book.execute_chapters("smoke", tmp_path)
+    info = json.loads((tmp_path / "runs" / "smoke" / "01_a" / "run_info.json").read_text())
+    assert info["parameters"]["alpha"] == 0.5 and info["parameters"]["lam"] == 2.0  # default and override
+    assert info["seed"] == [3, 4] and info["overridden_by_profile"] == ["lam", "out_dir", "profile"]
+    book.write_generated_pages(tmp_path / "book", "smoke", [tmp_path / "runs" / "smoke" / "01_a"])
+    repro = (tmp_path / "book" / "_generated" / "reproducibility.md").read_text()
+    assert "seed: `[3, 4]`" in repro and "| `alpha` | `0.5` | notebook default |" in repro
+    assert "| `lam` | `2.0` | profile or build |" in repro
 
 
 @pytest.mark.slow

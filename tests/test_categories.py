@@ -121,3 +121,17 @@ def test_real_data_labels_and_coverage(mbpp_path):
     assert by_id["MBPP/224"] == "bits"  # count set bits
     pool = [c for t, c in by_id.items() if t.startswith("HumanEval/") or 11 <= int(t.split("/")[1]) <= 310]
     assert set(pool) == set(CATEGORIES)  # every bin of the profile histogram can be non-zero
+
+
+def test_hand_labelled_sample_is_valid_and_confusion_counts(tmp_path):
+    from knexa_core.data.categories import CATEGORIES, confusion, load_hand_labels
+    from knexa_core.errors import DataError
+    from knexa_core.paths import repo_root
+    labels = load_hand_labels(repo_root() / "artifacts" / "categories" / "hand_labels.csv")
+    assert len(labels) >= 60 and sum(t.startswith("HumanEval/") for t in labels) == 30
+    m = confusion(["math", "math", "bits"], ["math", "strings", "bits"])
+    assert m.sum() == 3 and m.trace() == 2 and m[CATEGORIES.index("math"), CATEGORIES.index("strings")] == 1
+    bad = tmp_path / "bad.csv"
+    bad.write_text("task_id,label\nMBPP/1,astrology\n")
+    with pytest.raises(DataError, match="not categories"):
+        load_hand_labels(bad)

@@ -9,7 +9,7 @@ import pytest
 from knexa_core.cpm import (D_P, LinUCB, RewardNormalizer, build_profile, context_dim, greedy_disjoint,
                             interaction, js_divergence, make_matcher, pair_contexts)
 from knexa_core.cpm import prefilter
-from knexa_core.cpm.matchers import hetero_scores
+from knexa_core.cpm.matchers import family_gap_scores, hetero_scores
 from knexa_core.cpm.profiles import HISTOGRAM_SLICE, PASS1_INDEX
 from knexa_core.cpm.reference import reference_greedy, reference_select
 from knexa_core.errors import ConfigError
@@ -167,7 +167,7 @@ def test_reward_normalizer_welford_z_score():
 
 # --- matchers --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["random", "hetero_greedy", "linucb", "oracle"])
+@pytest.mark.parametrize("name", ["random", "random_oriented", "family_gap", "hetero_greedy", "linucb", "oracle"])
 @pytest.mark.parametrize("n,k", [(2, 1), (7, 3), (10, 2), (9, 10)])
 def test_matchers_return_disjoint_valid_pairs(name, n, k):
     rng = np.random.default_rng(n)
@@ -233,3 +233,32 @@ def test_prefilter_gives_valid_near_exact_selection(monkeypatch):
     s = bandit.score_matrix(p, 5)
     exact = sum(s[t, u] for t, u in bandit.select_pairs(p, 100, 5))
     assert sum(s[t, u] for t, u in pairs) >= 0.9 * exact
+
+
+# --- controls --------------------------------------------------------------------------------
+
+def test_random_oriented_keeps_random_partners_and_the_better_agent_teaches():
+    p = np.stack([build_profile("qwen", {"pass1": v}, [1] * 12) for v in (0.1, 0.9, 0.5, 0.5, 0.3, 0.7)])
+    plain, oriented = make_matcher("random", 3).select(p, 3, 1), make_matcher("random_oriented", 3).select(p, 3, 1)
+    assert [set(x) for x in plain] == [set(x) for x in oriented]  # same partners as Random, same seed
+    for t, s in oriented:
+        assert p[t, 8] > p[s, 8] or (p[t, 8] == p[s, 8] and t < s)  # pass1 is profile entry 8
+    tie = np.stack([build_profile("qwen", {"pass1": 0.5}, [1] * 12)] * 2)
+    assert make_matcher("random_oriented", 0).select(tie, 1, 1) == [(0, 1)]  # equal Pass@1: lower index teaches
+
+
+def test_family_gap_same_family_first_then_largest_gap():
+    # agents: 0 qwen 0.1, 1 bloom 0.9, 2 qwen 0.5, 3 bloom 0.2, 4 pythia 0.95, 5 qwen 0.45
+    spec = [("qwen", 0.1), ("bloom", 0.9), ("qwen", 0.5), ("bloom", 0.2), ("pythia", 0.95), ("qwen", 0.45)]
+    p = np.stack([build_profile(f, {"pass1": v}, [1] * 12) for f, v in spec])
+    # same-family pairs: bloom 1->3 (gap 0.7), qwen 2->0 (0.4), 5->0 (0.35), 2->5 (0.05); the
+    # cross-family 4->0 (0.85) comes after them; then 4 with the remaining qwen 5 (0.5)
+    assert make_matcher("family_gap", 0).select(p, 3, 1) == [(1, 3), (2, 0), (4, 5)]
+    scores = family_gap_scores(p)
+    assert scores[1, 3] == pytest.approx(0.7 + 1.85) and scores[3, 1] == -np.inf and scores[4, 0] == pytest.approx(0.85)
+
+
+def test_beta_schedule_decaying_or_constant():
+    assert LinUCB(4, beta0=2.0).beta(4) == 1.0 and LinUCB(4, beta0=2.0, beta_schedule="constant").beta(4) == 2.0
+    with pytest.raises(ConfigError):
+        LinUCB(4, beta_schedule="linear")

@@ -11,6 +11,11 @@ def test_appendix_notebook_smoke(notebook_runner, tmp_path, mbpp_path):
     assert obtained["HumanEval canonical solutions passing the real check()"] == "20/20"
     assert obtained["Deliberately wrong HumanEval completions passing"] == "0/15"
     assert obtained["MBPP reference solutions passing their tests"].startswith("20/20")
+    assert obtained["return None passing, every HumanEval problem"] == "0/20"  # a negative control
+    assert obtained["return None passing, every MBPP problem"].endswith("/20")
+    assert {r["basis"] for r in rows} == {"expected"}  # none of these numbers is the paper's
+    retry = [r for r in rows if r["quantity"].startswith("MBPP reference")][0]
+    assert "30 s" not in retry["obtained"] or "retrying" in retry["obtained"]  # no figure for a retry that never ran
     assert (tmp_path / "figures" / "A1_pass_at_k.png").is_file()
     assert (tmp_path / "out" / "reference_results.csv").read_text().count("\n") == 41  # header + 40
 
@@ -22,5 +27,6 @@ def test_appendix_without_mbpp_says_so_and_still_proves_humaneval(notebook_runne
     assert "MBPP was not found" in glued and "KNEXA_MBPP" in glued
     rows = json.loads((tmp_path / "out" / "comparison.json").read_text())
     assert [r["quantity"] for r in rows] == ["HumanEval canonical solutions passing the real check()",
-                                             "Deliberately wrong HumanEval completions passing"]
+                                             "Deliberately wrong HumanEval completions passing",
+                                             "return None passing, every HumanEval problem"]
     assert (tmp_path / "out" / "reference_results.csv").read_text().count("\n") == 21  # header + 20

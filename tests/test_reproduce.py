@@ -33,7 +33,7 @@ def test_incomplete_set_exits_1_and_lists_what_is_missing(tmp_path: Path, capsys
     assert out.out.splitlines()[6] == "KNEXA-FL  -  -  -  -"
     assert "incomplete: 1 of 6 methods missing" in out.err
     assert "- KNEXA-FL: expected knexa_fl/logs/*.log with a line 'FINAL_PASS_AT_K completed" in out.err
-    assert "knexa train --method KNEXA-FL" in out.err
+    assert "knexa train --method knexa_fl" in out.err
 
 
 def test_min_clients_option(tmp_path: Path, capsys) -> None:
@@ -60,7 +60,7 @@ def _outputs_text(nb) -> str:
 def test_chapter_on_an_empty_directory_shows_the_report(notebook_runner, tmp_path: Path) -> None:
     nb = notebook_runner("04_recompute_artifacts", artifacts_dir=str(tmp_path / "nothing"))
     text = _outputs_text(nb)
-    assert "knexa train --method KNEXA-FL" in text and "does not exist" in text
+    assert "knexa train --method knexa_fl" in text and "does not exist" in text
     assert json.loads((tmp_path / "out" / "comparison.json").read_text()) == []
     assert not (tmp_path / "figures").exists()
 

@@ -259,3 +259,17 @@ def test_cli_rejects_negative_seed_and_non_positive_alpha(tmp_path, capsys, extr
     assert cli.main(["splits", "--out", str(tmp_path / "out"), *extra]) == 1
     assert "need --seed >= 0 and --alpha > 0" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_drawn_mix_is_the_one_allocate_uses_and_tv_is_hand_computed():
+    from knexa_core.data.splits import drawn_mixes, total_variation
+    roster = clients((8, 2), (8, 2))
+    q = drawn_mixes(roster, 0.001, seed=0)
+    assert q.shape == (2, 12) and np.allclose(q.sum(axis=1), 1.0)
+    # with plenty of problems per category and a tiny alpha, each client takes its drawn category only
+    split = split_federation(synthetic(40), roster, n_test=0, n_transfer=0, alpha=0.001, seed=0)
+    assert np.array_equal(split.client_histograms().argmax(axis=1), q.argmax(axis=1))
+    assert total_variation([0.5, 0.5, 0.0], [0.0, 0.5, 0.5]) == pytest.approx(0.5)
+    assert total_variation(np.eye(3), np.eye(3)).tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(DataError):
+        drawn_mixes(roster, math.inf, seed=0)

@@ -22,6 +22,8 @@ def test_chapter_with_mbpp(notebook_runner, tmp_path, mbpp_path):
     assert rows["knowledge-transfer set X_u (disjoint from all)"]["obtained"] == "128 (disjoint)"
     assert rows["roster train/val C0..C5"]["obtained"] == rows["roster train/val C0..C5"]["reported"]
     assert all(r["note"] == "" for r in rows.values())
+    assert rows["study pool (HumanEval + MBPP)"]["basis"] == "construction"  # sizes hold by construction
+    assert rows[next(q for q in rows if q.startswith("non-IID"))]["basis"] == "paper"
     assert "MBPP was not found" not in _outputs(nb)
     for name in ("category_heatmap", "js_matrix", "alpha_sweep"):
         assert (tmp_path / "figures" / f"01_splits_{name}.png").stat().st_size > 1000

@@ -89,7 +89,7 @@ def write_method_summary(
     codebleu : final CodeBLEU in [0, 1].
     parameters, per_round, per_client : the richer files (see the module docstring).
         A ``per_round`` column named ``pass@1``/``pass@5``/``pass@10`` also fills that metric's
-        ``history`` list in the summary.
+        ``history`` list in the summary (:func:`history`).
     tag : optional prefix of the run name (e.g. ``"seed42"``) to keep several runs side by side.
 
     Returns
@@ -106,14 +106,23 @@ def write_method_summary(
     rounds = list(per_round or [])
     summary = {
         "method": canonical, "num_clients": num_clients, "num_rounds": num_rounds,
-        "pass_at_k_metrics": {k: {"final": values[k],
-                                  "history": [float(r[k]) for r in rounds if k in r]}
-                              for k in PASS_KEYS},
+        "pass_at_k_metrics": {k: {"final": values[k], "history": history(rounds, k)} for k in PASS_KEYS},
         "final_metrics": {"codebleu": values["codebleu"]},
     }
     path = layout.run_file(artifacts_dir, canonical, num_clients, tag)
     _write_with_sidecars(path, lambda p: write_json(p, summary), parameters, rounds, per_client)
     return path
+
+
+def history(rows: Rows, key: str) -> list[float]:
+    """The ``key`` column of per-round rows as a list, skipping blanks (rounds not evaluated); with a
+    ``round`` column (one row per round and client), the mean over the rows of each round, in order.
+    """
+    values: dict[Any, list[float]] = {}
+    for i, row in enumerate(rows):
+        if row.get(key, "") not in ("", None):
+            values.setdefault(row.get("round", i), []).append(float(row[key]))
+    return [round(sum(v) / len(v), 6) for v in values.values()]
 
 
 def final_line(num_clients: int, num_rounds: int, pass_at_k: Mapping[str, float], codebleu: float) -> str:

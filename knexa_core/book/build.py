@@ -21,7 +21,7 @@ from typing import Any, Iterator
 import yaml
 from tqdm.std import tqdm
 
-from knexa_core.book import banner, browser, notebooks, report
+from knexa_core.book import banner, batch, browser, notebooks, report
 from knexa_core.progress import quiet_progress
 from knexa_core.data.loaders import HOW_TO_SUPPLY, resolve_mbpp_path
 from knexa_core.data.mbpp_hub import hub_mbpp_path
@@ -29,7 +29,7 @@ from knexa_core.errors import BuildError, DataNotFoundError
 from knexa_core.io import read_json, write_text
 from knexa_core.book.profiles import DEFAULT_PROFILE, PROFILES, load_profile
 from knexa_core.paths import repo_root
-from knexa_core.book.runinfo import save_run_info
+from knexa_core.book.runinfo import resolve_parameters, run_seed, save_run_info
 
 CHAPTER_PREFIX = "chapters/"
 
@@ -100,39 +100,53 @@ def execute_chapters(profile_name: str, root: Path) -> list[Path]:
         raise BuildError(f"_toc.yml lists chapters without a notebook: {missing}; add notebooks/<name>.py")
     warn_without_mbpp(profile, [root / "notebooks" / f"{n}.py" for n in names])
     shutil.rmtree(executed, ignore_errors=True)
+    shutil.rmtree(book_dir / "batch", ignore_errors=True)
     run_dir = root / "runs" / profile_name
     for name in names:  # every chapter's parameters are checked before the first kernel starts
         source = root / "notebooks" / f"{name}.py"
         notebooks.validate_parameters(notebooks.read_source(source),
                                       chapter_parameters(profile, name, source, run_dir, root / "notebooks"),
                                       f"params/{profile_name}.yaml, section {name}")
-    runs = []
+    runs, batches = [], []
     with quiet_progress():  # bars inside the kernels would end up on the book's pages
         for name in (bar := tqdm(names, desc="notebooks", unit="nb")):
             bar.set_postfix_str(name)
             source = root / "notebooks" / f"{name}.py"
             params = chapter_parameters(profile, name, source, run_dir, root / "notebooks")
+            combos = batch.grid(profile, name)
+            if combos:  # every execution of the chapter writes into one artifact folder
+                params["artifacts_dir"] = os.path.relpath(run_dir / name / "artifacts", root / "notebooks")
+                own = [c for c in combos if all(params.get(k) == v for k, v in c.items())]
+                batches.extend(batch.run_batch(name, [c for c in combos if c not in own], params, source, run_dir,
+                                               root / "book" / "batch" / name, root / "notebooks"))
             (run_dir / name).mkdir(parents=True, exist_ok=True)
-            save_run_info(run_dir / name / "run_info.json", {"profile": profile_name, **params},
-                          seed=params.get("seed"))
+            resolved = resolve_parameters(notebooks.notebook_parameters(source), {"profile": profile_name, **params})
+            save_run_info(run_dir / name / "run_info.json", resolved, seed=run_seed(resolved),
+                          overrides=sorted({"profile", *params}))
             notebooks.execute(source, executed / f"{name}.ipynb", params, cwd=root / "notebooks")
             runs.append(run_dir / name)
+    write_text(book_dir / "_generated" / "training_runs.md", batch.page(
+        next((n for n in names if batch.grid(profile, n)), "-"), batches, book_dir))
     return runs
 
 
 def _reproducibility_page(profile_name: str, runs: list[Path]) -> str:
     lines = ["# Reproducibility report", "",
              f"This build ran the **{profile_name}** profile (`params/{profile_name}.yaml`). "
-             "For every chapter, the parameters it ran with, its seed, the package versions and the "
+             "For every chapter, every parameter it ran with (the notebook's defaults, and where the "
+             "profile overrides them, the profile's value), its seed, the package versions and the "
              "git revision, as saved in `run_info.json` beside its outputs.", ""]
     if not runs:
         lines.append("No chapter notebook was executed in this build.")
     for run in runs:
         info = read_json(run / "run_info.json", BuildError)
-        lines += [f"## {run.name}", "", f"- seed: `{info['seed']}`", f"- git revision: `{info['git_revision']}`",
+        seed = "none (the chapter has no seed parameter)" if info["seed"] is None else f"`{info['seed']}`"
+        lines += [f"## {run.name}", "", f"- seed: {seed}", f"- git revision: `{info['git_revision']}`",
                   f"- Python {info['python']}; " + ", ".join(f"{k} {v}" for k, v in info["packages"].items()),
-                  "", "| parameter | value |", "|---|---|"]
-        lines += [f"| `{k}` | `{v!r}` |" for k, v in sorted(info["parameters"].items())]
+                  "", "| parameter | value | set by |", "|---|---|---|"]
+        profile_keys = set(info.get("overridden_by_profile", []))
+        lines += [f"| `{k}` | `{v!r}` | {'profile or build' if k in profile_keys else 'notebook default'} |"
+                  for k, v in sorted(info["parameters"].items())]
         lines.append("")
     return "\n".join(lines) + "\n"
 
@@ -141,8 +155,9 @@ def write_generated_pages(book_dir: Path, profile_name: str, runs: list[Path]) -
     """Write ``_generated/`` pages: the reproducibility report and the reported-vs-obtained table."""
     gen = book_dir / "_generated"
     write_text(gen / "reproducibility.md", _reproducibility_page(profile_name, runs))
-    write_text(gen / "fragments" / "reported_vs_obtained.md",
-               report.comparisons_markdown(report.load_comparisons(runs), [run.name for run in runs]))
+    rows, names = report.load_comparisons(runs), [run.name for run in runs]
+    write_text(gen / "fragments" / "reported_vs_obtained.md", report.comparisons_markdown(rows, names))
+    write_text(gen / "fragments" / "what_reproduces.md", report.reproduces_markdown(rows, names))
 
 
 def install_mathjax(book_dir: Path) -> Path:

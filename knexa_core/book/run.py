@@ -24,7 +24,7 @@ from knexa_core.book import notebooks
 from knexa_core.book.build import chapter_parameters
 from knexa_core.book.parameters import ParameterError, annotation_types, check_values
 from knexa_core.book.profiles import DEFAULT_PROFILE, PROFILES, load_profile
-from knexa_core.book.runinfo import save_run_info
+from knexa_core.book.runinfo import resolve_parameters, run_seed, save_run_info
 from knexa_core.errors import ConfigError
 from knexa_core.io import write_text
 from knexa_core.paths import repo_root
@@ -63,7 +63,8 @@ def run_chapter(chapter: str, profile: str = DEFAULT_PROFILE, overrides: Mapping
     params.update({k: parse_override(k, v, types, f"{source.name}: ") for k, v in (overrides or {}).items()})
     out = run_dir / source.stem
     out.mkdir(parents=True, exist_ok=True)
-    save_run_info(out / "run_info.json", {"profile": profile, **params}, seed=params.get("seed"))
+    resolved = resolve_parameters(notebooks.notebook_parameters(source), {"profile": profile, **params})
+    save_run_info(out / "run_info.json", resolved, seed=run_seed(resolved), overrides=sorted({"profile", *params}))
     notebooks.execute(source, out / f"{source.stem}.ipynb", params, cwd=root / "notebooks")
     return out / f"{source.stem}.ipynb"
 

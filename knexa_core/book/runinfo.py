@@ -8,7 +8,7 @@ import platform
 import subprocess
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from knexa_core.io import write_json
 from knexa_core.paths import repo_root
@@ -44,10 +44,28 @@ def git_revision(root: Path | None = None) -> str:
     return sha + ("-dirty" if dirty else "")
 
 
-def run_info(params: Mapping[str, Any], seed: int | None = None) -> dict[str, Any]:
-    """The provenance record of one run: resolved parameters, seed, versions, git revision."""
+SEED_KEYS = ("seed", "seeds")  # parameter names that hold a chapter's seed (or its list of seeds)
+
+
+def resolve_parameters(defaults: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Every parameter a chapter runs with: its parameters-cell ``defaults`` overridden by ``overrides``."""
+    return {**dict(defaults), **dict(overrides)}
+
+
+def run_seed(params: Mapping[str, Any]) -> Any:
+    """The seed a chapter really runs with: its ``seed`` parameter, else its ``seeds`` list, else ``None``."""
+    return next((params[k] for k in SEED_KEYS if k in params), None)
+
+
+def run_info(params: Mapping[str, Any], seed: Any = None, overrides: Sequence[str] = ()) -> dict[str, Any]:
+    """The provenance record of one run: resolved parameters, seed, versions, git revision.
+
+    ``overrides`` names the parameters that the profile or the build (``out_dir``), not the
+    notebook's defaults, set.
+    """
     return {
         "parameters": dict(params),
+        "overridden_by_profile": sorted(overrides),
         "seed": seed,
         "packages": package_versions(),
         "python": platform.python_version(),
@@ -55,6 +73,7 @@ def run_info(params: Mapping[str, Any], seed: int | None = None) -> dict[str, An
     }
 
 
-def save_run_info(path: str | Path, params: Mapping[str, Any], seed: int | None = None) -> Path:
+def save_run_info(path: str | Path, params: Mapping[str, Any], seed: Any = None,
+                  overrides: Sequence[str] = ()) -> Path:
     """Write :func:`run_info` as JSON to ``path`` (atomically) and return the path."""
-    return write_json(path, run_info(params, seed))
+    return write_json(path, run_info(params, seed, overrides))

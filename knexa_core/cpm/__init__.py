@@ -6,12 +6,13 @@ from live agent profiles and rewards.
 from knexa_core.cpm.contexts import CONTEXTS, concat, context_dim, get_context, interaction, pair_contexts
 from knexa_core.cpm.greedy import greedy_disjoint
 from knexa_core.cpm.linucb import LinUCB
-from knexa_core.cpm.matchers import (METHODS, HeteroGreedyMatcher, LinUCBMatcher, Matcher, OracleMatcher,
-                                     RandomMatcher, make_matcher)
+from knexa_core.cpm.matchers import (METHODS, FamilyGapMatcher, HeteroGreedyMatcher, LinUCBMatcher, Matcher,
+                                     OracleMatcher, RandomMatcher, RandomOrientedMatcher, make_matcher)
 from knexa_core.cpm.profiles import D_P, FAMILIES, N_CATEGORIES, PERFORMANCE_FEATURES, build_profile, js_divergence
 from knexa_core.cpm.reward import RewardNormalizer
 
 __all__ = ["CONTEXTS", "D_P", "FAMILIES", "METHODS", "N_CATEGORIES", "PERFORMANCE_FEATURES",
-           "HeteroGreedyMatcher", "LinUCB", "LinUCBMatcher", "Matcher", "OracleMatcher", "RandomMatcher",
+           "FamilyGapMatcher", "HeteroGreedyMatcher", "LinUCB", "LinUCBMatcher", "Matcher", "OracleMatcher",
+           "RandomMatcher", "RandomOrientedMatcher",
            "RewardNormalizer", "build_profile", "concat", "context_dim", "get_context", "greedy_disjoint",
            "interaction", "js_divergence", "make_matcher", "pair_contexts"]

@@ -1,7 +1,8 @@
 """LinUCB over ordered pair contexts: the bandit of the Central Profiler/Matchmaker.
 
 For an ordered pair (teacher i, student j) with context ``x_ij`` the score is
-``θᵀx + β_t·sqrt(xᵀA⁻¹x)`` with ``θ = A⁻¹b`` and ``β_t = beta0 / sqrt(max(1, t))``; the pairs
+``θᵀx + β_t·sqrt(xᵀA⁻¹x)`` with ``θ = A⁻¹b`` and ``β_t = beta0 / sqrt(max(1, t))`` (the
+authors' release; the paper's Algorithm 1 uses a constant ``β``, ``beta_schedule="constant"``); the pairs
 are chosen by greedy disjoint selection (:mod:`knexa_core.cpm.greedy`). After the round,
 ``update(x, r)`` does ``A += x xᵀ``, ``b += r x`` and keeps ``A⁻¹`` by Sherman–Morrison, with a
 fresh inverse every ``refresh_every`` updates so rounding errors cannot accumulate.
@@ -23,6 +24,7 @@ from knexa_core.cpm.greedy import greedy_disjoint
 from knexa_core.errors import ConfigError
 
 REFRESH_EVERY = 256   # updates between fresh inverses: cheap (one d x d inverse) and keeps A⁻¹ exact
+BETA_SCHEDULES = ("decay", "constant")  # β_t = beta0/sqrt(t) (release) or beta0 (paper, Algorithm 1)
 BLOCK_ELEMENTS = 2**22  # context entries materialized at once by the generic (non-concat) scorer
 
 
@@ -34,12 +36,17 @@ class LinUCB:
     dim : context dimension (``2 d_p = 64`` for ``concat``, ``4 d_p + 1`` for ``interaction``).
     lam : ridge regularization, ``A₀ = lam·I`` (1.0 as in the paper).
     beta0 : exploration scale; ``β_t = beta0 / sqrt(max(1, round))``.
+    beta_schedule : ``"decay"`` (``beta0 / sqrt(t)``, the release's) or ``"constant"`` (``beta0``,
+        the paper's Algorithm 1).
     context : name of the pair context map (:mod:`knexa_core.cpm.contexts`).
     refresh_every : updates between fresh inverses of ``A``.
     """
 
     def __init__(self, dim: int, lam: float = 1.0, beta0: float = 1.0, context: str = "concat",
-                 refresh_every: int = REFRESH_EVERY) -> None:
+                 refresh_every: int = REFRESH_EVERY, beta_schedule: str = "decay") -> None:
+        if beta_schedule not in BETA_SCHEDULES:
+            raise ConfigError(f"unknown beta_schedule {beta_schedule!r}: choose one of {BETA_SCHEDULES}")
+        self.beta_schedule = beta_schedule
         if dim < 1 or lam <= 0 or beta0 < 0 or refresh_every < 1:
             raise ConfigError(f"LinUCB needs dim >= 1, lam > 0, beta0 >= 0, refresh_every >= 1; got "
                               f"dim={dim}, lam={lam}, beta0={beta0}, refresh_every={refresh_every}")
@@ -57,8 +64,8 @@ class LinUCB:
         return self.A_inv @ self.b
 
     def beta(self, round: int) -> float:
-        """Exploration weight ``β_t = beta0 / sqrt(max(1, round))``."""
-        return self.beta0 / math.sqrt(max(1, round))
+        """Exploration weight ``β_t = beta0 / sqrt(max(1, round))`` (``beta0`` if constant)."""
+        return self.beta0 if self.beta_schedule == "constant" else self.beta0 / math.sqrt(max(1, round))
 
     def _check(self, profiles: np.ndarray) -> np.ndarray:
         profiles = np.asarray(profiles, dtype=float)

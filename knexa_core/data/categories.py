@@ -182,3 +182,31 @@ def category_histogram(problems: Iterable) -> np.ndarray:
         counts[CATEGORIES.index(cat)] += 1
     total = counts.sum()
     return counts / total if total else counts
+
+
+def load_hand_labels(path) -> dict[str, str]:
+    """Task id to hand label, from a CSV with columns ``task_id,label`` (e.g.
+    ``artifacts/categories/hand_labels.csv``); an unknown label or a malformed file is a
+    :class:`DataError`."""
+    import csv
+    from pathlib import Path
+
+    try:
+        with Path(path).open(encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read the hand-labelled sample ({exc})") from None
+    if not rows or set(rows[0]) != {"task_id", "label"}:
+        raise DataError(f"{path}: expected a CSV with the header 'task_id,label'")
+    bad = [r["task_id"] for r in rows if r["label"] not in CATEGORIES]
+    if bad:
+        raise DataError(f"{path}: labels of {bad[:5]} are not categories; use one of {CATEGORIES}")
+    return {r["task_id"]: r["label"] for r in rows}
+
+
+def confusion(truth: Iterable[str], predicted: Iterable[str]) -> np.ndarray:
+    """12 x 12 counts, row = true (hand) category, column = predicted, in :data:`CATEGORIES` order."""
+    matrix = np.zeros((len(CATEGORIES), len(CATEGORIES)), dtype=int)
+    for t, p in zip(truth, predicted, strict=True):
+        matrix[CATEGORIES.index(t), CATEGORIES.index(p)] += 1
+    return matrix

@@ -138,8 +138,7 @@ def allocate(problems: Sequence[Problem], clients: Sequence[Client], alpha: floa
         raise DataError(f"clients need {sum(c.quota for c in clients)} problems, only {len(problems)} given")
     remaining = [[p for p in sort_problems(problems) if p.category == cat] for cat in CATEGORIES]
     rngs = {c.id: np.random.default_rng([seed, c.seed]) for c in clients}
-    qs = {c.id: None if math.isinf(alpha) else rngs[c.id].dirichlet(np.full(len(CATEGORIES), alpha))
-          for c in clients}
+    qs = {c.id: _draw_mix(rngs[c.id], alpha) for c in clients}
     taken: dict[str, list[Problem]] = {c.id: [] for c in clients}
     while any(len(taken[c.id]) < c.quota for c in clients):
         for c in clients:
@@ -149,6 +148,26 @@ def allocate(problems: Sequence[Problem], clients: Sequence[Client], alpha: floa
                 taken[c.id].append(remaining[cat].pop(int(rng.integers(len(remaining[cat])))))
     leftover = sort_problems([p for r in remaining for p in r])
     return {cid: tuple(ps) for cid, ps in taken.items()}, leftover
+
+
+def _draw_mix(rng: np.random.Generator, alpha: float) -> np.ndarray | None:
+    """A client's category proportions ``q_i ~ Dir(alpha·1₁₂)`` (``None`` for i.i.d.)."""
+    return None if math.isinf(alpha) else rng.dirichlet(np.full(len(CATEGORIES), alpha))
+
+
+def drawn_mixes(clients: Sequence[Client], alpha: float, seed: int) -> np.ndarray:
+    """Row i: the mix ``q_i`` client i draws in :func:`allocate` (the same random stream).
+
+    The realized histogram differs from it: categories run out and clients take turns.
+    """
+    if math.isinf(alpha):
+        raise DataError("an i.i.d. split (alpha = inf) draws no category mix")
+    return np.array([_draw_mix(np.random.default_rng([seed, c.seed]), alpha) for c in clients])
+
+
+def total_variation(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Total-variation distance ``½ Σ_k |p_k − q_k|`` between histograms (last axis)."""
+    return 0.5 * np.abs(np.asarray(p, float) - np.asarray(q, float)).sum(axis=-1)
 
 
 def split_train_val(problems: Sequence[Problem], client: Client, seed: int) -> ClientSplit:

@@ -29,7 +29,13 @@ def codebleu_pair(reference: str, hypothesis: str, weights: Sequence[float] = WE
         raise EvaluationError(f"the 'codebleu' package cannot be imported ({exc}); install the pinned "
                               "codebleu, tree-sitter and tree-sitter-python from constraints.txt") from None
     logging.getLogger("codebleu").setLevel(logging.ERROR)
-    return float(calc_codebleu([reference], [hypothesis], lang=LANG, weights=tuple(weights))["codebleu"])
+    root = logging.getLogger()
+    previous = root.level
+    root.setLevel(logging.ERROR)  # codebleu warns on the root logger for every program without data flow
+    try:
+        return float(calc_codebleu([reference], [hypothesis], lang=LANG, weights=tuple(weights))["codebleu"])
+    finally:
+        root.setLevel(previous)
 
 
 def codebleu_scores(problems: dict[str, Problem], samples: Iterable[tuple[str, str]]) -> list[float]:

@@ -2,8 +2,12 @@
 
 ``knexa simulate --clients 16 --rounds 100 --seeds 0 1 2 3 4 --heterogeneity high --out DIR``
 writes ``learning_curve.csv`` (``round,method,mean_pass1``) and ``regret_curve.csv``
-(``round,method,cumulative_regret``), means over seeds, plus CI and per-seed files;
-``knexa simulate --grid --out DIR`` runs the Figure 2 grid. Chapter ``03_cpm_simulation``.
+(``round,method,cumulative_regret``: the policy regret against the oracle's own run, see
+:mod:`knexa_core.sim.metrics`), means over seeds, for every method of
+:data:`knexa_core.cpm.METHODS` (the non-learning controls ``random_oriented`` and ``family_gap``
+included), plus CI, paired-difference, gain-share and per-seed files;
+``knexa simulate --grid --out DIR`` runs the Figure 2 grid; ``--environment release`` uses the ground truth
+described in the authors' release (:mod:`knexa_core.sim.release_env`). Chapter ``03_cpm_simulation``.
 """
 from __future__ import annotations
 
@@ -14,7 +18,10 @@ from knexa_core.cpm.contexts import CONTEXTS
 from knexa_core.errors import ConfigError
 from knexa_core.io import write_json
 from knexa_core.sim.experiments import learning_dynamics, run_grid, write_grid_outputs, write_learning_outputs
-from knexa_core.sim.federation import HETEROGENEITY
+from knexa_core.sim.federation import HETEROGENEITY, make_federation
+from knexa_core.sim.release_env import make_release_env
+
+ENVIRONMENTS = {"federation": make_federation, "release": make_release_env}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seeds, one federation each (default: 0 1 2 3 4, the paper's 5 runs)")
     parser.add_argument("--heterogeneity", choices=list(HETEROGENEITY), default="high",
                         help="Dirichlet concentration of the histograms (default: %(default)s)")
+    parser.add_argument("--environment", choices=sorted(ENVIRONMENTS), default="federation",
+                        help="ground truth: our federation, or the release's described reward (default: %(default)s)")
     parser.add_argument("--context", choices=sorted(CONTEXTS), default="concat",
                         help="LinUCB pair context (default: %(default)s, the paper's)")
     parser.add_argument("--lam", type=float, default=1.0, help="LinUCB ridge λ (default: %(default)s)")
@@ -41,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     if min(args.seeds) < 0 or args.lam <= 0 or args.beta0 < 0:
         raise ConfigError(f"need seeds >= 0, --lam > 0 and --beta0 >= 0; got seeds {args.seeds}, "
                           f"lam {args.lam}, beta0 {args.beta0}")
-    common = dict(rounds=args.rounds, seeds=args.seeds, context=args.context, lam=args.lam, beta0=args.beta0)
+    common = dict(rounds=args.rounds, seeds=args.seeds, context=args.context, lam=args.lam, beta0=args.beta0,
+                  make_env=ENVIRONMENTS[args.environment])
     if args.grid:
         grid, timing = run_grid(ns=args.grid_clients, progress=True, **common)
         write_grid_outputs(args.out, grid, timing)
@@ -49,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         df = learning_dynamics(n_clients=args.clients, heterogeneity=args.heterogeneity, progress=True, **common)
         write_learning_outputs(args.out, df)
-        written = ["learning_curve.csv", "regret_curve.csv", "pass1_ci.csv", "regret_ci.csv", "per_seed.csv"]
+        written = ["learning_curve.csv", "regret_curve.csv", "pass1_ci.csv", "regret_ci.csv",
+                   "difference_to_random_ci.csv", "gain_share_ci.csv", "per_seed.csv"]
     params = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "func"}
     write_json(args.out / "simulate_args.json", params)
     print(f"wrote {', '.join(written)} to {args.out}")

@@ -1,10 +1,12 @@
 """The three experiments of the simulation chapter and the files they write.
 
-* :func:`learning_dynamics` (supplementary Figure 1): Pass@1 proxy and cumulative regret per
-  round for Random, Hetero-Greedy, LinUCB and Oracle, 95% CIs across seeds.
+* :func:`learning_dynamics` (supplementary Figure 1): Pass@1 proxy and policy regret
+  (:mod:`knexa_core.sim.metrics`) per round for every method of :data:`METHOD_LABELS` (the two
+  non-learning controls included), 95% CIs across seeds.
 * :func:`run_grid` (Figure 2): clients x heterogeneity x seeds; final Pass@1, JS divergence of
-  the chosen pairs, LinUCB's gain over Random, CPM timings.
+  the chosen pairs, LinUCB's paired gain over Random and over ``random_oriented``, CPM timings.
 * :func:`separability`: LinUCB on ``concat`` against ``interaction`` contexts.
+* :func:`linear_control`: Random and LinUCB where the reward is linear in the concat context.
 
 Every CSV except ``cpm_timing.csv`` (wall-clock times) is byte-identical for identical
 arguments. Chapter ``03_cpm_simulation``.
@@ -21,46 +23,60 @@ from knexa_core.cpm.matchers import METHODS
 from knexa_core.io import write_csv
 from knexa_core.progress import progress as progress_bar
 from knexa_core.sim.federation import make_federation
+from knexa_core.sim.linear import make_linear_env
+from knexa_core.sim.metrics import add_policy_regret, paired_difference
 from knexa_core.sim.runner import run_methods
 from knexa_core.sim.stats import summarize
 
-METHOD_LABELS = METHODS  # the four matchers of every comparison, in plotting order
+METHOD_LABELS = METHODS  # the matchers of every comparison (controls included), in plotting order
+BASELINES = ("random", "random_oriented")  # LinUCB's gain is reported over both
 CI_COLUMNS = ["sd", "ci95_low", "ci95_high", "n_seeds"]
+PER_SEED_COLUMNS = ["seed", "round", "method", "mean_pass1", "regret", "cumulative_regret", "gain_share",
+                    "state_regret", "cumulative_state_regret", "mean_js", "n_pairs"]
 
 
-def method_specs(context: str = "concat") -> list[tuple[str, str, str]]:
-    """``(label, matcher, context)`` of the four methods compared in every experiment."""
-    return [(m, m, context) for m in METHOD_LABELS]
+def method_specs(context: str = "concat", methods: Sequence[str] = METHOD_LABELS) -> list[tuple[str, str, str]]:
+    """``(label, matcher, context)`` of the methods compared in an experiment."""
+    return [(m, m, context) for m in methods]
 
 
-def _runs(configs: Sequence[tuple[int, str]], seeds: Sequence[int], rounds: int, specs, lam, beta0,
-          progress: bool, desc: str) -> tuple[pd.DataFrame, list[dict]]:
-    """Run ``specs`` for every (clients, heterogeneity) config and seed; per-round rows and timings."""
+def _runs(configs: Sequence[tuple[int, str]], seeds: Sequence[int], rounds: int, specs, bandit: dict,
+          progress: bool, desc: str, make_env=make_federation) -> tuple[pd.DataFrame, list[dict]]:
+    """Run ``specs`` for every (clients, heterogeneity) config and seed; per-round rows and timings.
+
+    With the oracle among the methods, the policy regret and gain share are added.
+    """
     rows, timings = [], []
     jobs = [(n, h, s) for n, h in configs for s in seeds]
     for n, het, seed in progress_bar(jobs, desc=desc, unit="run", disable=not progress):
-        records, timing = run_methods(lambda: make_federation(n, het, seed), specs, rounds, seed,
-                                      lam=lam, beta0=beta0)
+        records, timing = run_methods(lambda: make_env(n, het, seed), specs, rounds, seed, **bandit)
         rows += [{"n_clients": n, "heterogeneity": het, **r} for r in records]
         timings += [{"n_clients": n, "heterogeneity": het, "seed": seed, "method": m, **t}
                     for m, t in timing.items()]
-    return pd.DataFrame(rows), timings
+    df = pd.DataFrame(rows)
+    return (add_policy_regret(df) if "oracle" in set(df["method"]) else df), timings
 
 
 def learning_dynamics(n_clients: int = 16, rounds: int = 100, seeds: Sequence[int] = range(5),
                       heterogeneity: str = "high", context: str = "concat", lam: float = 1.0,
-                      beta0: float = 1.0, progress: bool = False) -> pd.DataFrame:
-    """Per-seed, per-round records of the four methods (long format)."""
-    df, _ = _runs([(n_clients, heterogeneity)], list(seeds), rounds, method_specs(context), lam, beta0,
-                  progress, "learning dynamics")
+                      beta0: float = 1.0, progress: bool = False, make_env=make_federation) -> pd.DataFrame:
+    """Per-seed, per-round records of every method, with policy regret (long format)."""
+    df, _ = _runs([(n_clients, heterogeneity)], list(seeds), rounds, method_specs(context),
+                  {"lam": lam, "beta0": beta0}, progress, "learning dynamics", make_env)
     return df
 
 
 def write_learning_outputs(out_dir: str | Path, df: pd.DataFrame, prefix: str = "") -> dict[str, pd.DataFrame]:
-    """Write the learning/regret curves (means, as in the paper's release), CIs and per-seed rows."""
+    """Write the learning/regret curves (means, as in the paper's release), CIs and per-seed rows.
+
+    ``regret_curve.csv`` holds the cumulative *policy* regret (:mod:`knexa_core.sim.metrics`);
+    the state regret is kept in ``per_seed.csv`` as a labelled diagnostic.
+    """
     out = Path(out_dir)
     tables = {"pass1": summarize(df, ["round", "method"], "mean_pass1"),
-              "regret": summarize(df, ["round", "method"], "cumulative_regret")}
+              "regret": summarize(df, ["round", "method"], "cumulative_regret"),
+              "difference": paired_difference(df, "random"),
+              "share": summarize(df.dropna(subset=["gain_share"]), ["round", "method"], "gain_share")}
     write_csv(out / f"{prefix}learning_curve.csv", _records(tables["pass1"], ["round", "method", "mean_pass1"]),
               ["round", "method", "mean_pass1"])
     write_csv(out / f"{prefix}regret_curve.csv",
@@ -69,7 +85,11 @@ def write_learning_outputs(out_dir: str | Path, df: pd.DataFrame, prefix: str = 
     for key, value in (("pass1", "mean_pass1"), ("regret", "cumulative_regret")):
         cols = ["round", "method", value, *CI_COLUMNS]
         write_csv(out / f"{prefix}{key}_ci.csv", _records(tables[key], cols), cols)
-    cols = ["seed", "round", "method", "mean_pass1", "regret", "cumulative_regret", "mean_js", "n_pairs"]
+    cols = ["round", "method", "difference", *CI_COLUMNS]
+    write_csv(out / f"{prefix}difference_to_random_ci.csv", _records(tables["difference"], cols), cols)
+    cols = ["round", "method", "gain_share", *CI_COLUMNS]
+    write_csv(out / f"{prefix}gain_share_ci.csv", _records(tables["share"], cols), cols)
+    cols = PER_SEED_COLUMNS
     write_csv(out / f"{prefix}per_seed.csv", _records(df.sort_values(["method", "seed", "round"]), cols), cols)
     return tables
 
@@ -81,10 +101,10 @@ def _records(df: pd.DataFrame, cols: Sequence[str]) -> list[list]:
 
 def run_grid(ns: Sequence[int] = (8, 16, 32, 64), heterogeneities: Sequence[str] = ("low", "medium", "high"),
              seeds: Sequence[int] = range(5), rounds: int = 100, context: str = "concat", lam: float = 1.0,
-             beta0: float = 1.0, progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+             beta0: float = 1.0, progress: bool = False, make_env=make_federation) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The Figure 2 grid: one row per (clients, heterogeneity, seed, method), and the timings."""
     df, timings = _runs([(n, h) for n in ns for h in heterogeneities], list(seeds), rounds,
-                        method_specs(context), lam, beta0, progress, "Figure 2 grid")
+                        method_specs(context), {"lam": lam, "beta0": beta0}, progress, "Figure 2 grid", make_env)
     keys = ["n_clients", "heterogeneity", "seed", "method"]
     final = df[df["round"] == rounds].set_index(keys)[["mean_pass1", "cumulative_regret"]]
     js = df.groupby(keys, sort=True)["mean_js"].mean()
@@ -102,12 +122,16 @@ def _timing_table(timings: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def grid_gain(grid: pd.DataFrame) -> pd.DataFrame:
-    """Relative final Pass@1 gain of LinUCB over Random (%) per clients and heterogeneity, with CI."""
-    wide = grid.pivot_table(index=["n_clients", "heterogeneity", "seed"], columns="method",
-                            values="final_pass1").reset_index()
-    wide["gain_pct"] = 100.0 * (wide["linucb"] - wide["random"]) / wide["random"]
-    return summarize(wide, ["n_clients", "heterogeneity"], "gain_pct")
+def grid_gain(grid: pd.DataFrame, baselines: Sequence[str] = BASELINES, method: str = "linucb",
+              by: Sequence[str] = ("n_clients", "heterogeneity")) -> pd.DataFrame:
+    """Relative final Pass@1 gain (%) of ``method`` over each baseline, paired per seed, with CI."""
+    wide = grid.pivot_table(index=[*by, "seed"], columns="method", values="final_pass1").reset_index()
+    parts = []
+    for base in baselines:
+        part = wide[[*by, "seed"]].assign(baseline=base)
+        part["gain_pct"] = 100.0 * (wide[method] - wide[base]) / wide[base]
+        parts.append(summarize(part, [*by, "baseline"], "gain_pct"))
+    return pd.concat(parts, ignore_index=True)
 
 
 def write_grid_outputs(out_dir: str | Path, grid: pd.DataFrame, timing: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -116,12 +140,12 @@ def write_grid_outputs(out_dir: str | Path, grid: pd.DataFrame, timing: pd.DataF
     cols = ["n_clients", "heterogeneity", "seed", "method", "final_pass1", "mean_js", "cumulative_regret"]
     write_csv(out / "grid.csv", _records(grid, cols), cols)
     by = ["n_clients", "heterogeneity", "method"]
-    summary = summarize(grid, by, "final_pass1").merge(
-        summarize(grid, by, "mean_js")[[*by, "mean_js"]], on=by)
-    cols = [*by, "final_pass1", *CI_COLUMNS, "mean_js"]
+    js = summarize(grid, by, "mean_js").rename(columns={"ci95_low": "js_ci95_low", "ci95_high": "js_ci95_high"})
+    summary = summarize(grid, by, "final_pass1").merge(js[[*by, "mean_js", "js_ci95_low", "js_ci95_high"]], on=by)
+    cols = [*by, "final_pass1", *CI_COLUMNS, "mean_js", "js_ci95_low", "js_ci95_high"]
     write_csv(out / "grid_summary.csv", _records(summary, cols), cols)
     gain = grid_gain(grid)
-    cols = ["n_clients", "heterogeneity", "gain_pct", *CI_COLUMNS]
+    cols = ["n_clients", "heterogeneity", "baseline", "gain_pct", *CI_COLUMNS]
     write_csv(out / "grid_gain.csv", _records(gain, cols), cols)
     tcols = ["n_clients", "heterogeneity", "seed", "method", "select_ms_median", "rewards_per_s"]
     write_csv(out / "cpm_timing.csv", _records(timing, tcols), tcols)  # wall-clock: not byte-stable
@@ -134,5 +158,27 @@ def separability(n_clients: int = 16, rounds: int = 100, seeds: Sequence[int] = 
     """Per-seed records of Random, LinUCB-concat, LinUCB-interaction and Oracle."""
     specs = [("random", "random", "concat"), ("linucb_concat", "linucb", "concat"),
              ("linucb_interaction", "linucb", "interaction"), ("oracle", "oracle", "concat")]
-    df, _ = _runs([(n_clients, heterogeneity)], list(seeds), rounds, specs, lam, beta0, progress, "separability")
+    df, _ = _runs([(n_clients, heterogeneity)], list(seeds), rounds, specs, {"lam": lam, "beta0": beta0},
+                  progress, "separability")
     return df
+
+
+def linear_control(n_clients: int = 16, rounds: int = 100, seeds: Sequence[int] = range(5),
+                   lam: float = 1.0, beta0: float = 1.0) -> pd.DataFrame:
+    """Per-round records of Random and LinUCB (concat) in the stationary linear environment.
+
+    The environment does not change, so the state regret is the usual bandit regret.
+    """
+    rows = []
+    for seed in seeds:
+        records, _ = run_methods(lambda: make_linear_env(n_clients, seed), method_specs("concat", ("random", "linucb")),
+                                 rounds, seed, lam=lam, beta0=beta0)
+        rows += records
+    return pd.DataFrame(rows)
+
+
+def regret_halves(df: pd.DataFrame) -> pd.DataFrame:
+    """Per method: the state regret summed over the first and the second half of the rounds, CI across seeds."""
+    df = df.assign(half=np.where(df["round"] <= df["round"].max() // 2, "first half", "second half"))
+    halves = df.groupby(["method", "seed", "half"], sort=True)["state_regret"].sum().reset_index()
+    return summarize(halves, ["method", "half"], "state_regret")

@@ -21,7 +21,7 @@ but incompatible teacher hurts. The dynamics are the same for every method. Chap
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,10 +41,29 @@ NOISE = 0.01             # standard deviation of the observed reward (Pass@1 fra
 REWARD_SCALE = 10.0      # raw rewards are ~0.01-0.05: scaled for the reward profile features
 
 
+@dataclass(frozen=True)
+class Dynamics:
+    """The simulator's constants (defaults above); the sensitivity study varies them one at a time."""
 
-def transfer(teacher: np.ndarray, student: np.ndarray, kappa: np.ndarray) -> np.ndarray:
+    eta: float = ETA
+    forget: float = FORGET
+    compat_range: tuple[float, float] = COMPAT_RANGE
+    skill_range: tuple[float, float] = SKILL_RANGE
+    noise: float = NOISE
+
+    def __post_init__(self) -> None:
+        lo, hi = self.compat_range
+        s_lo, s_hi = self.skill_range
+        if not (self.eta > 0 and self.forget >= 0 and self.noise >= 0 and 0 <= lo <= hi <= 1 and 0 <= s_lo <= s_hi <= 1):
+            raise ConfigError(f"invalid simulator constants {self}: need eta > 0, forget >= 0, noise >= 0 "
+                              "and ranges ordered within [0, 1]")
+
+
+def transfer(teacher: np.ndarray, student: np.ndarray, kappa: np.ndarray, eta: float = ETA,
+             forget: float = FORGET) -> np.ndarray:
     """The student's competence change ``Δc = η(κ·max(0, c_t − c_u) − φ(1 − κ)·c_u)`` (broadcasts)."""
-    return ETA * (kappa * np.maximum(teacher - student, 0.0) - FORGET * (1.0 - kappa) * student)
+    return eta * (kappa * np.maximum(teacher - student, 0.0) - forget * (1.0 - kappa) * student)
+
 
 @dataclass
 class FederationEnv:
@@ -55,7 +74,7 @@ class FederationEnv:
     compat: np.ndarray        # (N_FAMILIES_USED, N_FAMILIES_USED)
     competence: np.ndarray    # (N, 12), mutated by step()
     rng: np.random.Generator  # observation noise
-    noise: float = NOISE
+    dynamics: Dynamics = field(default_factory=Dynamics)
     round: int = 0
 
     def __post_init__(self) -> None:
@@ -84,7 +103,8 @@ class FederationEnv:
     def gains(self) -> np.ndarray:
         """``Δc_uk`` for every ordered pair, shape (N, N, 12)."""
         c = self.competence
-        return transfer(c[:, None, :], c[None, :, :], self.pair_compat()[:, :, None])
+        return transfer(c[:, None, :], c[None, :, :], self.pair_compat()[:, :, None],
+                        self.dynamics.eta, self.dynamics.forget)
 
     def profiles(self) -> np.ndarray:
         """The ``d_p = 32`` profiles the matchmaker sees (family, observable performance, histogram)."""
@@ -103,8 +123,9 @@ class FederationEnv:
         if len(np.unique(idx)) != idx.size:
             raise ConfigError(f"pairs {pairs} are not disjoint: an agent appears twice in one round")
         u = self.competence[idx[:, 1]]
-        delta = transfer(self.competence[idx[:, 0]], u, self.pair_compat()[idx[:, 0], idx[:, 1]][:, None])
-        observed = delta.mean(axis=1) + self.noise * self.rng.standard_normal(len(idx))
+        delta = transfer(self.competence[idx[:, 0]], u, self.pair_compat()[idx[:, 0], idx[:, 1]][:, None],
+                         self.dynamics.eta, self.dynamics.forget)
+        observed = delta.mean(axis=1) + self.dynamics.noise * self.rng.standard_normal(len(idx))
         self.competence[idx[:, 1]] = np.clip(u + delta, 0.0, 1.0)
         self._record(idx, observed)
         return observed
@@ -118,8 +139,10 @@ class FederationEnv:
             np.add.at(self.role_count[:, role], idx[:, role], 1.0)
 
 
-def make_federation(n_clients: int, heterogeneity: str, seed: int, noise: float = NOISE) -> FederationEnv:
+def make_federation(n_clients: int, heterogeneity: str, seed: int,
+                    dynamics: Dynamics | None = None) -> FederationEnv:
     """A fresh federation from ``seed``: calling it twice gives two identical, independent copies."""
+    dynamics = dynamics or Dynamics()
     if heterogeneity not in HETEROGENEITY:
         raise ConfigError(f"unknown heterogeneity {heterogeneity!r}: choose one of {list(HETEROGENEITY)}")
     if n_clients < 2:
@@ -129,8 +152,8 @@ def make_federation(n_clients: int, heterogeneity: str, seed: int, noise: float 
     hist = rng.dirichlet(np.full(N_CATEGORIES, HETEROGENEITY[heterogeneity]), size=n_clients)
     hist = np.maximum(hist, 1e-12)
     hist /= hist.sum(axis=1, keepdims=True)
-    upper = rng.uniform(*COMPAT_RANGE, size=(N_FAMILIES_USED, N_FAMILIES_USED))
+    upper = rng.uniform(*dynamics.compat_range, size=(N_FAMILIES_USED, N_FAMILIES_USED))
     compat = np.triu(upper, 1) + np.triu(upper, 1).T + np.eye(N_FAMILIES_USED)
-    skill = rng.uniform(*SKILL_RANGE, size=n_clients)
+    skill = rng.uniform(*dynamics.skill_range, size=n_clients)
     competence = skill[:, None] * (1.0 - np.exp(-N_CATEGORIES * hist))
-    return FederationEnv(families, hist, compat, competence, np.random.default_rng([seed, 1]), noise)
+    return FederationEnv(families, hist, compat, competence, np.random.default_rng([seed, 1]), dynamics)

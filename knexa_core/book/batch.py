@@ -1,0 +1,87 @@
+"""Batches: a chapter executed once per combination of parameters, besides its own page.
+
+A profile may list, under ``batches:``, a grid of parameter values for a chapter::
+
+    batches:
+      02_federated_training: {method: [knexa_fl, random_p2p, heuristic_p2p, local_only], seed: [0, 1, 2]}
+
+``knexa book`` then executes the chapter's notebook once per combination (except the one the
+chapter's own page runs), two at a time, before the chapter itself. All executions share one
+artifact folder (the notebook's ``artifacts_dir``), so the chapter's page compares every run.
+Each executed notebook is kept under ``book/batch/<chapter>/`` with its ``run_info.json``, and the
+page *Training runs* links them. Chapter ``02_federated_training``.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Mapping
+
+from knexa_core.book import notebooks
+from knexa_core.book.runinfo import resolve_parameters, run_seed, save_run_info
+from knexa_core.errors import BuildError
+
+WORKERS = 2  # this machine's cores; each run uses one torch thread (cpu profile)
+
+
+def grid(profile: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
+    """Every combination of the profile's batch grid for chapter ``name`` (empty if none)."""
+    spec = (profile.get("batches") or {}).get(name)
+    if spec is None:
+        return []
+    if not isinstance(spec, dict) or not spec or not all(isinstance(v, list) and v for v in spec.values()):
+        raise BuildError(f"batches.{name} in params/{profile['profile']}.yaml must map parameter names to "
+                         "non-empty lists, e.g. {method: [knexa_fl, local_only], seed: [0, 1, 2]}")
+    keys = list(spec)
+    return [dict(zip(keys, values)) for values in itertools.product(*(spec[k] for k in keys))]
+
+
+def label(combo: Mapping[str, Any]) -> str:
+    """File-name label of a combination: ``method-knexa_fl_seed-1``."""
+    return "_".join(f"{k}-{v}" for k, v in combo.items())
+
+
+def _execute(args: tuple) -> str:
+    source, output, params, cwd = args
+    notebooks.execute(source, output, params, cwd=cwd)
+    return str(output)
+
+
+def run_batch(name: str, combos: list[dict[str, Any]], base: Mapping[str, Any], source: Path, run_dir: Path,
+              executed_dir: Path, cwd: Path) -> list[dict[str, Any]]:
+    """Execute ``source`` once per combination (``base`` parameters updated by it); return the records."""
+    known = notebooks.notebook_parameters(source)
+    unknown = sorted({k for c in combos for k in c} - set(known))
+    if unknown:
+        raise BuildError(f"batches.{name} names parameters the notebook does not have: {unknown}")
+    jobs, records = [], []
+    for combo in combos:
+        out = run_dir / name / "batch" / label(combo)
+        params = {**base, **combo, "out_dir": os.path.relpath(out, cwd)}
+        out.mkdir(parents=True, exist_ok=True)
+        resolved = resolve_parameters(known, params)
+        save_run_info(out / "run_info.json", resolved, seed=run_seed(resolved), overrides=sorted(params))
+        output = executed_dir / f"{label(combo)}.ipynb"
+        jobs.append((source, output, params, cwd))
+        records.append({"combination": combo, "notebook": output, "run_dir": out})
+    with ProcessPoolExecutor(max_workers=WORKERS, mp_context=get_context("spawn")) as pool:
+        list(pool.map(_execute, jobs))
+    return records
+
+
+def page(name: str, records: list[dict[str, Any]], book_dir: Path) -> str:
+    """The Markdown page that lists a chapter's batch executions with download links."""
+    lines = ["# Training runs", ""]
+    if not records:
+        return "\n".join(lines + ["This build's profile runs no batch: the chapter's page is its only run."]) + "\n"
+    lines += [f"The book executed `{name}` once per combination below (besides the run its page shows); "
+              "each executed notebook is kept, with every output, and can be downloaded here.", "",
+              "| run | notebook |", "|---|---|"]
+    for r in records:
+        rel = os.path.relpath(r["notebook"], book_dir / "_generated")
+        what = ", ".join(f"{k} = {v}" for k, v in r["combination"].items())
+        lines.append(f"| {what} | {{download}}`{Path(r['notebook']).name} <{rel}>` |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,173 @@
+"""A federated agent: one LoRA adapter on its backbone, its private data, and what it can do.
+
+* :meth:`Agent.train_round`: one local epoch (supplementary Table 1: AdamW β = (0.9, 0.98),
+  ε = 1e-6, linear warm-up over the first 2 % of steps, micro-batches accumulated), the loss on
+  completion tokens only; with a knowledge package, the AKD objective of Eq. 2,
+  ``(1 − α_KD)·L_local + α_KD·CE(re-encoded teacher text)`` (:mod:`knexa_core.fl.akd`).
+* :meth:`Agent.generate`: batched decoding of completions for prompts (knowledge packages,
+  evaluation); the text is decoded and cleaned, so another tokenizer can re-encode it.
+* :meth:`Agent.loss`: mean completion-token cross-entropy on problems (validation loss of Eq. 3,
+  log-perplexity of the profile).
+Chapter ``02_federated_training``, section "One round, step by step".
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import torch
+
+from knexa_core.data.schema import Problem
+from knexa_core.eval.postprocess import clean_completion, completion_kind
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Local-training hyperparameters (defaults: supplementary Table 1; profiles may change them)."""
+
+    lr: float = 3e-5
+    micro_batch: int = 8
+    accumulate: int = 4           # 8 x 4 = the paper's effective batch of 32
+    local_epochs: int = 1
+    warmup: float = 0.02          # share of all local steps of the run with a linear warm-up
+    max_len: int = 256            # tokens of prompt + completion kept (the prompt is cut on the left)
+    total_rounds: int = 20        # for the warm-up schedule over the whole run
+
+
+@dataclass(frozen=True)
+class Example:
+    """A tokenized (prompt, completion) pair; ``labels`` is -100 on the prompt."""
+
+    input_ids: list[int]
+    labels: list[int]
+
+
+class Agent:
+    """A client: LoRA model, tokenizer, private train/val problems, optimizer and history."""
+
+    def __init__(self, client_id: str, family: str, model: Any, tokenizer: Any, train: Sequence[Problem],
+                 val: Sequence[Problem], config: TrainConfig, seed: int, device: str = "cpu") -> None:
+        self.id, self.family, self.model, self.tokenizer = client_id, family, model, tokenizer
+        self.train_set, self.val_set, self.config, self.seed, self.device = tuple(train), tuple(val), config, seed, device
+        params = [p for p in model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(params, lr=config.lr, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.0)
+        self.steps_done = 0
+        self.stats = {"train_tokens": 0, "train_seconds": 0.0, "generated_tokens": 0, "generate_seconds": 0.0}
+        self.rng = torch.Generator().manual_seed(seed)
+        self._train_examples = [self.encode(p.prompt, p.reference) for p in self.train_set]
+
+    # -- data ---------------------------------------------------------------------------------
+    def encode(self, prompt: str, completion: str) -> Example:
+        """Token ids of ``prompt + completion + EOS``, labels only on the completion."""
+        tok = self.tokenizer
+        p = tok(prompt, add_special_tokens=False)["input_ids"]
+        c = tok(completion, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
+        c = c[: self.config.max_len // 2] if len(c) > self.config.max_len // 2 else c
+        p = p[-(self.config.max_len - len(c)):]
+        return Example(p + c, [-100] * len(p) + c)
+
+    def _collate(self, examples: Sequence[Example]) -> dict[str, torch.Tensor]:
+        width = max(len(e.input_ids) for e in examples)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.full((len(examples), width), pad, dtype=torch.long)
+        labels = torch.full((len(examples), width), -100, dtype=torch.long)
+        mask = torch.zeros((len(examples), width), dtype=torch.long)
+        for i, e in enumerate(examples):
+            ids[i, : len(e.input_ids)] = torch.tensor(e.input_ids)
+            labels[i, : len(e.labels)] = torch.tensor(e.labels)
+            mask[i, : len(e.input_ids)] = 1
+        return {"input_ids": ids.to(self.device), "labels": labels.to(self.device), "attention_mask": mask.to(self.device)}
+
+    def _batches(self, examples: Sequence[Example], shuffle: bool) -> list[list[Example]]:
+        order = torch.randperm(len(examples), generator=self.rng).tolist() if shuffle else range(len(examples))
+        items = [examples[i] for i in order]
+        size = self.config.micro_batch
+        return [items[i:i + size] for i in range(0, len(items), size)]
+
+    # -- training -----------------------------------------------------------------------------
+    def _lr_factor(self) -> float:
+        per_round = math.ceil(math.ceil(len(self._train_examples) / self.config.micro_batch) / self.config.accumulate)
+        warm = max(1, round(self.config.warmup * per_round * self.config.local_epochs * self.config.total_rounds))
+        return min(1.0, (self.steps_done + 1) / warm)
+
+    def _ce(self, batch: Sequence[Example]) -> torch.Tensor:
+        with torch.autocast("cuda", dtype=torch.float16, enabled=self.device.startswith("cuda")):
+            return self.model(**self._collate(batch)).loss
+
+    def train_round(self, package: Sequence[tuple[str, str]] = (), alpha_kd: float = 0.0) -> float:
+        """One round of local training, with AKD on ``package`` (prompt, teacher text) if given.
+
+        Returns the mean local loss of the round's micro-batches.
+        """
+        clock = time.perf_counter()
+        self.model.train()
+        distill = [self.encode(p, t) for p, t in package]
+        distill_batches = self._batches(distill, shuffle=True) if distill else []
+        losses, micro = [], 0
+        for _ in range(self.config.local_epochs):
+            for batch in self._batches(self._train_examples, shuffle=True):
+                local = self._ce(batch)
+                loss = local
+                if distill_batches:
+                    kd = self._ce(distill_batches[micro % len(distill_batches)])
+                    loss = (1.0 - alpha_kd) * local + alpha_kd * kd
+                (loss / self.config.accumulate).backward()
+                losses.append(float(local.detach()))
+                self.stats["train_tokens"] += sum(len(e.input_ids) for e in batch)
+                if distill_batches:
+                    self.stats["train_tokens"] += sum(len(e.input_ids) for e in distill_batches[micro % len(distill_batches)])
+                micro += 1
+                if micro % self.config.accumulate == 0:
+                    self._step()
+        if micro % self.config.accumulate:
+            self._step()
+        self.model.eval()
+        self.stats["train_seconds"] += time.perf_counter() - clock
+        return sum(losses) / max(1, len(losses))
+
+    def _step(self) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.config.lr * self._lr_factor()
+        torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], 1.0)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.steps_done += 1
+
+    # -- measuring ----------------------------------------------------------------------------
+    @torch.no_grad()
+    def loss(self, problems: Sequence[Problem]) -> float:
+        """Mean completion-token cross-entropy on the reference solutions of ``problems``."""
+        self.model.eval()
+        examples = [self.encode(p.prompt, p.reference) for p in problems]
+        total, tokens = 0.0, 0
+        for batch in self._batches(examples, shuffle=False):
+            n = sum(sum(1 for x in e.labels if x != -100) for e in batch)
+            total += float(self._ce(batch)) * n
+            tokens += n
+        return total / max(1, tokens)
+
+    @torch.no_grad()
+    def generate(self, problems: Sequence[Problem], max_new_tokens: int, temperature: float = 0.0,
+                 samples: int = 1, seed: int = 0, batch_size: int = 64) -> list[list[str]]:
+        """``samples`` cleaned completions per problem (greedy when ``temperature`` is 0)."""
+        self.model.eval()
+        tok, clock = self.tokenizer, time.perf_counter()
+        torch.manual_seed(seed)
+        out: list[list[str]] = []
+        for i in range(0, len(problems), batch_size):
+            chunk = problems[i:i + batch_size]
+            enc = tok([p.prompt for p in chunk], return_tensors="pt", padding=True, add_special_tokens=False)
+            enc = {k: v[:, -(self.config.max_len // 2 + self.config.max_len // 4):].to(self.device) for k, v in enc.items()}
+            kwargs = {"do_sample": True, "temperature": temperature, "top_k": 0} if temperature > 0 else {"do_sample": False}
+            gen = self.model.generate(**enc, max_new_tokens=max_new_tokens, num_return_sequences=samples,
+                                      pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, **kwargs)
+            new = gen[:, enc["input_ids"].shape[1]:]
+            self.stats["generated_tokens"] += int((new != tok.pad_token_id).sum())
+            texts = tok.batch_decode(new, skip_special_tokens=True)
+            for j, p in enumerate(chunk):
+                kind = completion_kind(p.source)
+                out.append([clean_completion(t, kind) for t in texts[j * samples:(j + 1) * samples]])
+        self.stats["generate_seconds"] += time.perf_counter() - clock
+        return out

@@ -1,0 +1,135 @@
+"""Every parameter of a federated run, with its default and why (one place, as in nanoGPT's header).
+
+Defaults are the paper's (supplementary Table 1, the roster, Eq. 2–3) where it gives one; the
+``smoke`` and ``cpu`` profiles (``params/<profile>.yaml``, section ``02_federated_training``)
+override sizes, learning rate and data, and the book says where they depart. The resolved config
+is saved with every run (``<run>_parameters.json``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Mapping
+
+from knexa_core.errors import ConfigError
+from knexa_core.fl.agent import TrainConfig
+from knexa_core.fl.backbones import TinySize
+from knexa_core.fl.methods import check_method
+from knexa_core.fl.models import BackboneChoice
+from knexa_core.fl.pretrain import PretrainSpec
+
+
+@dataclass(frozen=True)
+class FederationConfig:
+    """A federated run; every field is a JSON scalar so it can be saved and overridden by name."""
+
+    method: str = "knexa_fl"          # knexa_fl | random_p2p | heuristic_p2p | local_only
+    rounds: int = 20                  # collaboration rounds (paper: 20)
+    seed: int = 42                    # run seed: adapters, data order, sampling, random pairing
+    data: str = "study"               # "study" (HumanEval + 300 MBPP, the paper) | "synthetic" (CPU benchmark)
+    mbpp_path: str = ""               # study data: MBPP file ("" = $KNEXA_MBPP, then Hugging Face)
+    split_seed: int = 42              # the federation split is fixed across run seeds (paper: seed 42)
+    alpha: float = 0.1                # Dirichlet concentration of the split (paper: 0.1)
+    backbones: str = "paper"          # "paper" (the roster's checkpoints) | "tiny" (built and pretrained here)
+    tiny_rank: int = 16               # LoRA rank of tiny backbones (paper ranks: 24 / 32, Table 3)
+    tiny_hidden: int = 256
+    tiny_layers: int = 4
+    tiny_ffn: int = 1024
+    pretrain_steps: int = 300         # full-parameter steps of a tiny base on stdlib code (cached)
+    pretrain_corpus_files: int = 0    # 0 = all top-level stdlib files
+    lr: float = 3e-5                  # AdamW learning rate (Table 1)
+    micro_batch: int = 8              # Table 1: batch 8 ...
+    accumulate: int = 4               # ... accumulated to 32
+    local_epochs: int = 1             # Table 1: 1 local epoch per round
+    max_len: int = 256                # prompt + completion tokens kept
+    k_pairs: int = 3                  # pairs per round (6 clients: 3 disjoint pairs)
+    kd_alpha_start: float = 0.2       # α_KD, linear over the rounds (Table 1)
+    kd_alpha_end: float = 0.5
+    kd_t_start: float = 1.5           # temperature T of the package, linear (Table 1)
+    kd_t_end: float = 2.5
+    package_decoding: str = "schedule"  # "schedule": sample at T (paper) | "greedy"
+    package_size: int = 0             # transfer prompts per package, drawn each round (0 = all 128)
+    max_new_tokens: int = 128         # generated tokens per completion
+    eval_every: int = 1               # test Pass@1 every k rounds (and rounds 0 and last)
+    eval_problems: int = 0            # evaluate on the first k test problems (0 = all 116)
+    final_samples: int = 10           # n samples per problem for the final Pass@1/5/10 (paper: n = 10)
+    final_temperature: float = 0.8    # sampling temperature of those samples
+    gamma: float = 1.0                # Eq. 3 weight of L_pre - L_post
+    delta: float = 0.001              # Eq. 3 cost per KB of package
+    bandit_context: str = "concat"    # LinUCB pair context: "concat" (paper) | "interaction"
+    bandit_lam: float = 1.0           # LinUCB ridge λ
+    bandit_beta0: float = 1.0         # LinUCB exploration β0
+    threads: int = 0                  # torch CPU threads (0 = torch's default; 1 on CPU profiles, see PROFILES)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> "FederationConfig":
+        """Build from a mapping of field names (unknown names and wrong types are a ConfigError)."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(f"unknown training parameter(s) {unknown}; known: {sorted(known)}")
+        clean = {}
+        for name, value in values.items():
+            want = type(getattr(cls(), name))
+            if want is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if type(value) is not want:
+                raise ConfigError(f"training parameter {name} must be {want.__name__}, got {value!r}")
+            clean[name] = value
+        return cls(**clean).checked()
+
+    def checked(self) -> "FederationConfig":
+        check_method(self.method)
+        positive = ("rounds", "micro_batch", "accumulate", "local_epochs", "max_len", "max_new_tokens",
+                    "eval_every", "final_samples", "tiny_rank", "tiny_hidden", "tiny_layers", "tiny_ffn")
+        bad = [n for n in positive if getattr(self, n) < 1]
+        bad += ["final_samples (>= 10: Table 4 reports Pass@10)"] if self.final_samples < 10 else []
+        bad += ["eval_problems"] if self.eval_problems < 0 else []
+        bad += [n for n in ("seed", "split_seed", "pretrain_steps", "k_pairs", "threads", "pretrain_corpus_files", "package_size")
+                if getattr(self, n) < 0]
+        bad += [n for n in ("lr", "alpha", "gamma", "bandit_lam") if not (getattr(self, n) > 0 and math.isfinite(getattr(self, n)))]
+        if bad:
+            raise ConfigError(f"training parameter(s) {bad} out of range; counts must be >= 1 (seeds >= 0), rates > 0")
+        for name, allowed in (("data", ("study", "synthetic")), ("backbones", ("paper", "tiny")),
+                              ("package_decoding", ("schedule", "greedy")),
+                              ("bandit_context", ("concat", "interaction"))):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+        return self
+
+    @classmethod
+    def for_profile(cls, profile: str, **overrides: Any) -> "FederationConfig":
+        """The config of a named profile (:data:`PROFILES`) with ``overrides`` applied."""
+        if profile not in PROFILES:
+            raise ConfigError(f"unknown training profile {profile!r}: choose one of {', '.join(PROFILES)}")
+        return cls.from_mapping(PROFILES[profile] | overrides)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(lr=self.lr, micro_batch=self.micro_batch, accumulate=self.accumulate,
+                           local_epochs=self.local_epochs, max_len=self.max_len, total_rounds=self.rounds)
+
+    def backbone_choice(self) -> BackboneChoice:
+        size = TinySize(hidden=self.tiny_hidden, layers=self.tiny_layers, heads=4, ffn=self.tiny_ffn)
+        spec = PretrainSpec(steps=self.pretrain_steps, corpus_files=self.pretrain_corpus_files)
+        return BackboneChoice(kind=self.backbones, tiny_rank=self.tiny_rank, size=size, pretrain=spec)
+
+
+# The named profiles of federated training (README, "Profiles"): what each changes from the defaults.
+PROFILES: dict[str, dict[str, Any]] = {
+    # the paper's setting: its backbones and data, supplementary Table 1 as in the defaults
+    "paper": {},
+    # the book on a 2-core CPU: tiny backbones of the four families on the synthetic benchmark;
+    # a higher learning rate and no accumulation, because 20 rounds of 1 epoch over ~45 problems
+    # are only ~120 optimizer steps; 48 new tokens cover every synthetic body
+    # one torch thread: tiny matrices gain little from two, and OpenMP threads that wait for a
+    # busy core slowed generation up to 30x on this 2-core machine; the book runs two runs at once instead
+    "cpu": {"threads": 1, "data": "synthetic", "backbones": "tiny", "pretrain_steps": 300, "lr": 2e-3, "accumulate": 1,
+            "max_new_tokens": 48},
+    # seconds: very small models, 2 rounds, 12 test problems (tests only; numbers mean nothing)
+    "smoke": {"threads": 1, "data": "synthetic", "backbones": "tiny", "tiny_hidden": 64, "tiny_layers": 2, "tiny_ffn": 128,
+              "tiny_rank": 4, "pretrain_steps": 2, "pretrain_corpus_files": 8, "rounds": 2, "lr": 2e-3,
+              "accumulate": 1, "max_new_tokens": 16, "eval_problems": 12, "package_size": 16},
+}
