@@ -2,21 +2,28 @@
 #   make book   build the whole book on the default CPU profile (PROFILE=smoke|cpu|paper)
 #   make test   run the test suite (what .ci/run calls)
 # Both create or reuse .venv from the project's own files (pyproject.toml + constraints.txt).
+# Helpers: make lab (JupyterLab on notebooks/), make strip (clear outputs before committing),
+#          make params (params/<profile>/<chapter>.yaml for papermill -f).
 
 PYTHON  ?= python3
 VENV    ?= .venv
 PROFILE ?= cpu
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
+# JupyterLab opens the .py twins as notebooks (jupytext's viewer), read from the environment's settings
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: book test test-slow venv chromium bubblewrap lock clean
+.PHONY: book test test-slow venv chromium bubblewrap lock clean lab strip params
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade "pip>=24"
-	$(PY) -m pip install --quiet -c constraints.txt -e .
+	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet -c constraints.txt -e .  # no setuptools notices in the log
+	$(PY) -c "from knexa_core.book.notebooks import quiet_kernelspec; quiet_kernelspec()"
+	mkdir -p $(dir $(LAB_OVERRIDES))
+	echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}' > $(LAB_OVERRIDES)
 	touch $(STAMP)
 
 # Headless Chromium for the book's browser check (Debian packages; needs root or an existing install).
@@ -42,8 +49,19 @@ test: venv chromium bubblewrap
 test-slow: venv chromium bubblewrap
 	$(PY) -m pytest -m slow
 
+lab: venv
+	$(VENV)/bin/jupyter lab notebooks/
+
+# Clear outputs saved by JupyterLab (after syncing each .py/.ipynb pair), so the pairing test passes.
+strip: venv
+	$(VENV)/bin/jupytext --sync --quiet notebooks/*.py
+	$(PY) -m knexa_core.book.strip notebooks/*.ipynb || true
+
+params: venv
+	$(PY) -m knexa_core.book.run
+
 lock: venv
 	{ head -n 2 constraints.txt; $(PY) -m pip freeze --exclude-editable | sed "s/+cpu$$//" | sort -f; } > constraints.tmp && mv constraints.tmp constraints.txt
 
 clean:
-	rm -rf runs book/_build book/chapters book/_generated
+	rm -rf runs book/_build book/chapters book/_generated params/*/

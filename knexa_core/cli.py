@@ -13,6 +13,7 @@ from knexa_core.errors import KnexaError
 # sub-command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "book": ("knexa_core.book.build", "execute every chapter with papermill and build the HTML book"),
+    "run": ("knexa_core.book.run", "execute one chapter with a profile's parameters (-p NAME VALUE overrides one)"),
     "evaluate": ("knexa_core.eval.command", "run generated completions in the sandbox: Pass@k and CodeBLEU"),
     "splits": ("knexa_core.data.make_splits", "draw the Dirichlet non-IID federation splits (chapter 01)"),
     "simulate": ("knexa_core.sim.cli", "run the CPM (LinUCB matchmaker) simulation: learning curves or the Figure 2 grid"),

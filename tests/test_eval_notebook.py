@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 
 
-def test_appendix_notebook_smoke(notebook_runner, tmp_path):
-    notebook_runner("A1_evaluation_harness")
+def test_appendix_notebook_smoke(notebook_runner, tmp_path, mbpp_path):
+    notebook_runner("A1_evaluation_harness", mbpp_path=str(mbpp_path))
     rows = json.loads((tmp_path / "out" / "comparison.json").read_text())
     obtained = {r["quantity"]: r["obtained"] for r in rows}
     assert obtained["HumanEval canonical solutions passing the real check()"] == "20/20"

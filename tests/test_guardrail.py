@@ -3,14 +3,12 @@ the package report (SIER), speed, and no false alarms on HumanEval, MBPP and the
 benchmark's references."""
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
 
-from conftest import SHARED_MBPP
 from knexa_core.data import load_humaneval, load_mbpp, synthetic_pools
-from knexa_core.errors import ConfigError, DataNotFoundError
+from knexa_core.errors import ConfigError
 from knexa_core.fl.guardrail import (RULES, Guardrail, GuardrailReport, entropy, find_secrets, is_patterned,
                                      normalized_tokens, redact)
 
@@ -173,12 +171,8 @@ def test_no_false_alarms_on_humaneval_solutions():
     _assert_clean([p.reference for p in load_humaneval()], "HumanEval canonical solutions")
 
 
-def test_no_false_alarms_on_mbpp_references():
-    path = os.environ.get("KNEXA_MBPP") or (str(SHARED_MBPP) if SHARED_MBPP.is_file() else None)
-    try:
-        problems = load_mbpp(path)
-    except DataNotFoundError as exc:
-        pytest.skip(f"MBPP unavailable: {exc}")
+def test_no_false_alarms_on_mbpp_references(mbpp_path):
+    problems = load_mbpp(mbpp_path)  # the fixture skips, with the reason, when MBPP is unavailable
     assert len(problems) == 974
     _assert_clean([p.reference for p in problems], "MBPP references")
 

@@ -9,6 +9,7 @@ import pytest
 
 from knexa_core.book import notebooks
 from knexa_core.book.build import toc_chapters
+from knexa_core.book.parameters import ParameterError
 from knexa_core.errors import NotebookError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,7 @@ def write_pair(tmp_path: Path, text: str, name: str = "demo") -> Path:
 def test_committed_notebook_is_paired_and_parameterized(py: Path) -> None:
     assert notebooks.pairing_problems(py) == []
     params = notebooks.notebook_parameters(py)
-    assert "out_dir" in params and "profile" in params
+    assert "out_dir" in params
 
 
 def test_every_notebook_is_a_toc_chapter_and_back() -> None:
@@ -93,8 +94,19 @@ def test_execute_injects_parameters(tmp_path: Path) -> None:
 
 
 def test_execute_rejects_unknown_parameter(tmp_path: Path) -> None:
-    with pytest.raises(NotebookError, match=r"unknown parameter\(s\) \['m'\]"):
+    with pytest.raises(ParameterError, match=r"unknown parameter\(s\) \['m'\]"):
         notebooks.execute(write_pair(tmp_path, GOOD), tmp_path / "o.ipynb", {"m": 1})
+
+
+def test_execute_rejects_wrong_type_before_starting_a_kernel(tmp_path: Path) -> None:
+    with pytest.raises(ParameterError, match=r"^demo.py: parameter 'n' expects int, got 'ten' \(str\)$"):
+        notebooks.execute(write_pair(tmp_path, GOOD), tmp_path / "o.ipynb", {"n": "ten"})
+    assert not (tmp_path / "o.ipynb").exists()
+
+
+def test_kernel_tcp_warning_is_silenced(tmp_path: Path, capfd) -> None:
+    notebooks.execute(write_pair(tmp_path, GOOD), tmp_path / "o.ipynb", {})
+    assert "without encryption" not in capfd.readouterr().err
 
 
 def test_failing_cell_names_notebook_cell_and_traceback(tmp_path: Path) -> None:
@@ -104,3 +116,21 @@ def test_failing_cell_names_notebook_cell_and_traceback(tmp_path: Path) -> None:
     msg = str(err.value)
     assert "broken.py" in msg and "value = n / 0" in msg and "ZeroDivisionError" in msg
     assert "\x1b[" not in msg
+
+
+def test_kernel_flag_is_passed_once_whatever_the_kernelspec(tmp_path: Path, monkeypatch, capfd) -> None:
+    spec = tmp_path / "kernels" / "loud" / "kernel.json"
+    spec.parent.mkdir(parents=True)
+    spec.write_text('{"argv": ["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"], '
+                    '"display_name": "loud", "language": "python"}')
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    assert notebooks._quiet_arguments("loud") == [notebooks.KERNEL_QUIET]
+    nb = notebooks.execute(write_pair(tmp_path, GOOD), tmp_path / "o.ipynb", {"n": 1}, kernel_name="loud")
+    assert nb.cells[-1].outputs[0]["text"] == "x 2\n"
+    assert "without encryption" not in capfd.readouterr().err
+    prefix_spec = tmp_path / "prefix" / "share" / "jupyter" / "kernels" / "python3" / "kernel.json"
+    prefix_spec.parent.mkdir(parents=True)
+    prefix_spec.write_text(spec.read_text())
+    notebooks.quiet_kernelspec(tmp_path / "prefix")
+    notebooks.quiet_kernelspec(tmp_path / "prefix")  # idempotent: the flag is added once
+    assert prefix_spec.read_text().count(notebooks.KERNEL_QUIET) == 1

@@ -1,2 +1,4 @@
-"""The book pipeline: profiles, papermill execution, run records, the reported-vs-obtained report,
-the Jupyter Book build (``build``) and its browser check."""
+"""The book pipeline: profiles, parameter checks (``parameters``), papermill execution
+(``notebooks``), one chapter at a time (``run``: ``knexa run``), prose with computed numbers
+(``prose``), run records, the reported-vs-obtained report, the profile banner, the build
+(``build``: ``knexa book``) and its browser check, and ``strip`` (``make strip``)."""

@@ -100,6 +100,14 @@ def _chromium(url: str, *extra: str, timeout: int = 120) -> subprocess.Completed
             raise BuildError(f"Chromium did not finish rendering {url} within {timeout} s") from None
 
 
+CONSOLE_ERROR = re.compile(r':CONSOLE(?::\d+)?\]\s+"(Uncaught [^"]*)", source: (\S*)')
+
+
+def console_errors(chromium_log: str) -> list[str]:
+    """Uncaught JavaScript errors in Chromium's ``--enable-logging=stderr`` output, with their source."""
+    return [f"{msg} ({src})" for msg, src in CONSOLE_ERROR.findall(chromium_log)]
+
+
 def front_page(index_html: str | Path) -> Path:
     """``index_html``, or the page its ``<meta http-equiv="refresh">`` redirects to (Jupyter Book's)."""
     path = Path(index_html)
@@ -111,9 +119,13 @@ def front_page(index_html: str | Path) -> Path:
 def render_check(index_html: str | Path, screenshot: str | Path, pages: list[str]) -> Path:
     """Render the front page in headless Chromium, save a screenshot, check TOC links in the DOM."""
     url = front_page(index_html).as_uri()
-    dom = _chromium(url, "--virtual-time-budget=5000", "--dump-dom").stdout
+    proc = _chromium(url, "--virtual-time-budget=5000", "--enable-logging=stderr", "--v=0", "--dump-dom")
+    dom = proc.stdout
     if "<body" not in dom:
         raise BuildError(f"Chromium rendered no page for {url}")
+    errors = console_errors(proc.stderr)
+    if errors:
+        raise BuildError("the front page raises JavaScript errors in the browser console:\n  " + "\n  ".join(errors))
     front = front_page(index_html).name
     absent = [p for p in pages if p != "index" and f"{p}.html" != front and f"{p}.html" not in dom]
     if absent:

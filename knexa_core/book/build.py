@@ -21,9 +21,11 @@ from typing import Any, Iterator
 import yaml
 from tqdm.std import tqdm
 
-from knexa_core.book import batch, browser, notebooks, report
+from knexa_core.book import banner, batch, browser, notebooks, report
 from knexa_core.progress import quiet_progress
-from knexa_core.errors import BuildError
+from knexa_core.data.loaders import HOW_TO_SUPPLY, resolve_mbpp_path
+from knexa_core.data.mbpp_hub import hub_mbpp_path
+from knexa_core.errors import BuildError, DataNotFoundError
 from knexa_core.io import read_json, write_text
 from knexa_core.book.profiles import DEFAULT_PROFILE, PROFILES, load_profile
 from knexa_core.paths import repo_root
@@ -74,6 +76,20 @@ def chapter_parameters(profile: dict[str, Any], name: str, source: Path, run_dir
     return params
 
 
+def warn_without_mbpp(profile: dict[str, Any], sources: list[Path]) -> str:
+    """Print (and return) one line when chapters that read MBPP by default cannot find it."""
+    readers = [s for s in sources if "mbpp_path" in notebooks.notebook_parameters(s)
+               and not profile["notebooks"].get(s.stem, {}).get("mbpp_path")]
+    try:
+        if readers:
+            resolve_mbpp_path() or hub_mbpp_path(HOW_TO_SUPPLY)
+    except DataNotFoundError as exc:
+        line = f"warning: {exc}; {', '.join(s.stem for s in readers)} will run on HumanEval alone"
+        print(line, file=sys.stderr)
+        return line
+    return ""
+
+
 def execute_chapters(profile_name: str, root: Path) -> list[Path]:
     """Run every TOC chapter with papermill; return the run folders (one per chapter)."""
     profile = load_profile(profile_name, root)
@@ -82,9 +98,15 @@ def execute_chapters(profile_name: str, root: Path) -> list[Path]:
     missing = [n for n in names if not (root / "notebooks" / f"{n}.py").is_file()]
     if missing:
         raise BuildError(f"_toc.yml lists chapters without a notebook: {missing}; add notebooks/<name>.py")
+    warn_without_mbpp(profile, [root / "notebooks" / f"{n}.py" for n in names])
     shutil.rmtree(executed, ignore_errors=True)
     shutil.rmtree(book_dir / "batch", ignore_errors=True)
     run_dir = root / "runs" / profile_name
+    for name in names:  # every chapter's parameters are checked before the first kernel starts
+        source = root / "notebooks" / f"{name}.py"
+        notebooks.validate_parameters(notebooks.read_source(source),
+                                      chapter_parameters(profile, name, source, run_dir, root / "notebooks"),
+                                      f"params/{profile_name}.yaml, section {name}")
     runs, batches = [], []
     with quiet_progress():  # bars inside the kernels would end up on the book's pages
         for name in (bar := tqdm(names, desc="notebooks", unit="nb")):
@@ -153,12 +175,12 @@ def install_mathjax(book_dir: Path) -> Path:
     return target
 
 
-def build_html(book_dir: Path) -> Path:
-    """Run Jupyter Book v1 with warnings as errors; return ``_build/html``."""
+def build_html(book_dir: Path, config: Path | None = None) -> Path:
+    """Run Jupyter Book v1 with warnings as errors (``config``: another ``_config.yml``); return ``_build/html``."""
     install_mathjax(book_dir)
     exe = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(exe if exe.exists() else "jupyter-book"), "build", str(book_dir), "--builder", "html",
-           "-W", "-n", "--keep-going"]
+           "-W", "-n", "--keep-going", *(["--config", str(config)] if config else [])]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     if proc.returncode != 0:
         lines = notebooks.strip_ansi(proc.stdout + proc.stderr).splitlines()
@@ -174,7 +196,7 @@ def build_book(profile_name: str = DEFAULT_PROFILE, root: Path | None = None, ch
     book_dir = root / "book"
     runs = execute_chapters(profile_name, root)
     write_generated_pages(book_dir, profile_name, runs)
-    html = build_html(book_dir)
+    html = build_html(book_dir, banner.write_config(book_dir, profile_name))
     if check:
         shot = browser.check_site(html, toc_pages(book_dir), book_dir / "_build" / "screenshot.png")
         print(f"browser check passed; screenshot: {shot}")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import ast
 import io
+import json
+import sys
 import tokenize
 import re
 from pathlib import Path
@@ -16,7 +18,36 @@ from typing import Any, Mapping
 import jupytext
 import nbformat
 
+from knexa_core.book.parameters import annotation_types, check_values
 from knexa_core.errors import NotebookError
+from knexa_core.io import write_text
+
+KERNEL_QUIET = "--IPKernelApp.log_level=ERROR"  # the kernel's own log (its TCP warning); user output is unaffected
+
+
+def quiet_kernelspec(prefix: str | Path = sys.prefix) -> Path:
+    """Add :data:`KERNEL_QUIET` to the environment's ``python3`` kernel, so kernels started by
+    JupyterLab or the papermill command line keep the TCP warning out of their output too
+    (``make venv`` calls this)."""
+    path = Path(prefix) / "share" / "jupyter" / "kernels" / "python3" / "kernel.json"
+    if not path.is_file():
+        raise NotebookError(f"{path}: no python3 kernel in this environment; reinstall ipykernel")
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    if KERNEL_QUIET not in spec["argv"]:
+        spec["argv"].append(KERNEL_QUIET)
+        write_text(path, json.dumps(spec, indent=1) + "\n")
+    return path
+
+
+def _quiet_arguments(kernel_name: str) -> list[str]:
+    """``[KERNEL_QUIET]`` unless the kernelspec already passes it (twice is a kernel start error)."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        argv = KernelSpecManager().get_kernel_spec(kernel_name).argv
+    except NoSuchKernel:
+        return [KERNEL_QUIET]
+    return [] if KERNEL_QUIET in argv else [KERNEL_QUIET]
 
 
 def strip_ansi(text: str) -> str:
@@ -99,10 +130,17 @@ def pairing_problems(py_path: str | Path) -> list[str]:
     problems = []
     paired = nbformat.read(ipynb, as_version=4)
     if any(c.get("outputs") or c.get("execution_count") for c in paired.cells if c.cell_type == "code"):
-        problems.append(f"{ipynb}: has outputs; clear them before committing")
+        problems.append(f"{ipynb}: has outputs; clear them with 'make strip' before committing")
     if _cell_signature(paired) != _cell_signature(read_source(py)):
         problems.append(f"{ipynb}: out of sync with {py.name}; run 'jupytext --sync {py}'")
     return problems
+
+
+def validate_parameters(nb: nbformat.NotebookNode, parameters: Mapping[str, Any], name: str) -> None:
+    """Check names and types of ``parameters`` against ``nb``'s parameters cell (:class:`ParameterError`)."""
+    source = parameters_cell(nb, name).source
+    parse_parameters(source, name)
+    check_values(annotation_types(source), parameters, name)
 
 
 def execute(
@@ -115,7 +153,9 @@ def execute(
 ) -> nbformat.NotebookNode:
     """Execute a notebook source with papermill, injecting ``parameters``.
 
-    Unknown parameter names are rejected (papermill would only warn). On failure raises
+    Unknown names and values of the wrong type are a :class:`ParameterError` before any kernel
+    starts (papermill would only warn). The kernel runs with its own log at ERROR level, so its
+    "running over TCP without encryption" warning stays out of the output. On failure raises
     :class:`NotebookError` naming the notebook, the failing cell and the traceback; the executed
     notebook (with the error) is still written to ``output_path`` for inspection.
     """
@@ -123,19 +163,28 @@ def execute(
 
     py = Path(py_path)
     nb = read_source(py)
-    known = parse_parameters(parameters_cell(nb, py.name).source, py.name)
-    unknown = sorted(set(parameters) - set(known))
-    if unknown:
-        raise NotebookError(f"{py.name}: unknown parameter(s) {unknown}; known: {sorted(known)}")
+    validate_parameters(nb, parameters, py.name)
     nb.metadata["kernelspec"] = {"name": kernel_name, "display_name": "Python 3", "language": "python"}
     Path(output_path).parent.mkdir(parents=True, exist_ok=True)
     try:
-        return pm.execute_notebook(nb, str(output_path), parameters=dict(parameters),
-                                   cwd=str(cwd or py.parent), kernel_name=kernel_name,
-                                   progress_bar=False, execution_timeout=timeout)
+        executed = pm.execute_notebook(nb, str(output_path), parameters=dict(parameters),
+                                       cwd=str(cwd or py.parent), kernel_name=kernel_name,
+                                       progress_bar=False, execution_timeout=timeout,
+                                       extra_arguments=_quiet_arguments(kernel_name))
     except pm.PapermillExecutionError as exc:
         tb = "\n".join(exc.traceback) if exc.traceback else f"{exc.ename}: {exc.evalue}"
         tb = strip_ansi(tb)
         raise NotebookError(f"notebook {py.name} failed in cell {exc.exec_count} "
                             f"(index {exc.cell_index}):\n{exc.source}\n--- traceback ---\n{tb}\n"
                             f"(executed notebook saved to {output_path})") from None
+    return hide_injected_cell(executed, output_path)
+
+
+def hide_injected_cell(nb: nbformat.NotebookNode, path: str | Path) -> nbformat.NotebookNode:
+    """Tag papermill's injected-parameters cell ``remove-cell`` (the check cell shows its values as a table)."""
+    for cell in nb.cells:
+        tags = cell.metadata.get("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+    write_text(path, nbformat.writes(nb) + "\n")
+    return nb

