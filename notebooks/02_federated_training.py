@@ -34,7 +34,7 @@
 profile: str = "cpu"  # training profile: smoke, cpu or paper (knexa_core.fl.config.PROFILES)
 method: str = "knexa_fl"  # knexa_fl, random_p2p, heuristic_p2p or local_only
 seed: int = 0  # run seed (adapters, data order, sampling, random pairing)
-rounds: int = 0  # collaboration rounds; 0 means the profile's (cpu: 10, paper: 20)
+rounds: int = 0  # collaboration rounds; 0 means the profile's (cpu: 8, cpu-full and paper: 20)
 out_dir: str = "../runs/cpu/02_federated_training"  # this run's outputs; default: the cpu book's folder
 artifacts_dir: str = ""  # artifact folder shared by several runs; empty means out_dir/artifacts
 figures_dir: str = "../figures"  # where the figures are saved
@@ -52,8 +52,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
-from myst_nb import glue
 
+from knexa_core.book.prose import prose
 from knexa_core.book.report import save_comparisons
 from knexa_core.cpm import PERFORMANCE_FEATURES
 from knexa_core.data.categories import CATEGORIES
@@ -109,15 +109,19 @@ shares
 result = run_federation(config, artifacts)
 rows = pd.DataFrame(result.rows)
 avg = result.averages()
-glue("run_pass1", f"{avg['pass@1']:.1%}", display=False)
-glue("run_minutes", f"{result.seconds['total'] / 60:.1f}", display=False)
-pd.DataFrame(result.rows).query("round == 0")[["client", "pass@1", "val_pass1", "val_loss"]].set_index("client")
+base = rows.query("round == 0")[["client", "pass@1", "val_pass1", "val_loss"]].set_index("client")
+base
+
+# %% tags=["remove-input"]
+prose(f"""
+The run took {result.seconds['total'] / 60:.1f} minutes and ends at a client-averaged Pass@1 of
+{avg['pass@1']:.1%} (Pass@5 {avg['pass@5']:.1%}, Pass@10 {avg['pass@10']:.1%}, from
+{config.final_samples} sampled completions per problem at temperature {config.final_temperature}).
+The table above is round 0: the clients before any local training, on the test set (greedy
+Pass@1 {base['pass@1'].mean():.1%} on average) and on their own validation sets.
+""")
 
 # %% [markdown]
-# The run took {glue:text}`run_minutes` minutes and ends at a client-averaged Pass@1 of
-# {glue:text}`run_pass1` (sampled completions). The table above is round 0: the clients before
-# any local training, on the test set and their own validation sets.
-#
 # ## One round, step by step
 #
 # Round 1 as it happened. **Profiles**: each agent's 32-d profile is its backbone family
@@ -168,19 +172,16 @@ fed = result.federation
 best = int(np.argmax([s.pass_at_k["pass@1"] for s in result.final_greedy]))
 temps = (0.0, config.kd_t_start, config.kd_t_end)
 sweep = decoding_sweep(fed.agents[best], fed.split.transfer[:32], temps, config.max_new_tokens, seed=config.seed)
-glue("sweep_teacher", clients[best], display=False)
-glue("sweep_greedy", f"{sweep[0.0]:.1%}", display=False)
-glue("sweep_hot", f"{sweep[config.kd_t_end]:.1%}", display=False)
-glue("package_decoding", "greedily" if config.package_decoding == "greedy" else "by sampling at the schedule's T",
-     display=False)
 pd.DataFrame({"temperature (0 = greedy)": list(sweep), "package Pass@1": [round(v, 3) for v in sweep.values()]}).set_index("temperature (0 = greedy)")
 
-# %% [markdown]
-# The best client here ({glue:text}`sweep_teacher`) passes {glue:text}`sweep_greedy` of these
-# prompts greedily and {glue:text}`sweep_hot` when sampling at T = 2.5: sampling a whole
-# completion token by token at T > 1 turns most of it into noise. This run decodes its packages
-# {glue:text}`package_decoding`. The `cpu` profile departs from the paper here and decodes
-# greedily; the `paper` profile keeps the schedule as written.
+# %% tags=["remove-input"]
+decoding = "greedily" if config.package_decoding == "greedy" else "by sampling at the schedule's temperature"
+prose(f"""
+The best client here ({clients[best]}) passes {sweep[0.0]:.1%} of these prompts greedily,
+{sweep[config.kd_t_start]:.1%} when sampling at T = {config.kd_t_start} and {sweep[config.kd_t_end]:.1%}
+at T = {config.kd_t_end}. This run decodes its packages {decoding}. The `cpu` profile departs from
+the paper here and decodes greedily; the `paper` profile keeps the schedule as written.
+""")
 
 # %% [markdown]
 # ## Did the clients learn, and what?
@@ -200,13 +201,18 @@ cats = pd.read_csv(result.files["categories"])
 fig = plots.category_heatmap(cats)
 plots.save(fig, figures / f"02_categories_{method}_seed{seed}.png")
 held = cats.assign(holds=np.where(cats.held_share > 0, "held", "lacking")).groupby("holds")[["base_pass1", "final_pass1"]].mean()
-glue("held_final", f"{held.loc['held', 'final_pass1']:.1%}" if "held" in held.index else "n/a", display=False)
-glue("lacking_final", f"{held.loc['lacking', 'final_pass1']:.1%}" if "lacking" in held.index else "n/a", display=False)
 held.round(3)
 
-# %% [markdown]
-# On the categories they hold, the clients reach {glue:text}`held_final` greedy Pass@1; on the
-# categories they lack, {glue:text}`lacking_final`. Who taught whom over the run:
+# %% tags=["remove-input"]
+def share(kind: str, column: str) -> str:
+    return f"{held.loc[kind, column]:.1%}" if kind in held.index else "n/a (no such category in the test set)"
+
+
+prose(f"""
+On the test categories they hold, the clients go from {share('held', 'base_pass1')} greedy Pass@1
+before training to {share('held', 'final_pass1')}; on the categories they lack, from
+{share('lacking', 'base_pass1')} to {share('lacking', 'final_pass1')}. Who taught whom over the run:
+""")
 
 # %%
 fig = plots.pairing_graph(analysis.pairing_counts(rows[rows["round"] > 0], clients), clients)
@@ -225,19 +231,15 @@ plots.save(fig, figures / f"02_pairs_{method}_seed{seed}.png")
 if controlled_epochs and config.backbones == "tiny":
     check = distillation_check(config.backbone_choice(), "math", epochs=controlled_epochs, seed=seed,
                                max_new_tokens=config.max_new_tokens, lr=config.lr)
-    glue("ctl_teacher", f"{check.teacher_pass1:.0%}", display=False)
-    glue("ctl_before", f"{check.student_before:.0%}", display=False)
-    glue("ctl_after", f"{check.student_after:.0%}", display=False)
-    glue("ctl_control", f"{check.control_after:.0%}", display=False)
     display(pd.DataFrame([check.__dict__]).set_index("category"))
+    controlled = (f"The teacher solves {check.teacher_pass1:.0%} of the held-out problems; the student goes "
+                  f"from {check.student_before:.0%} to {check.student_after:.0%} with the package, the control "
+                  f"student to {check.control_after:.0%} without it.")
 else:
-    for name in ("ctl_teacher", "ctl_before", "ctl_after", "ctl_control"):
-        glue(name, "not run", display=False)
+    controlled = "The controlled test did not run here (it needs tiny backbones and `controlled_epochs` > 0)."
 
-# %% [markdown]
-# The teacher solves {glue:text}`ctl_teacher` of the held-out problems; the student goes from
-# {glue:text}`ctl_before` to {glue:text}`ctl_after` with the package, the control student to
-# {glue:text}`ctl_control` without it.
+# %% tags=["remove-input"]
+prose(controlled)
 
 # %% [markdown]
 # ## The four methods side by side
@@ -253,7 +255,6 @@ tables = analysis.load_tables(artifacts)
 runs = analysis.run_summary(tables["clients"])
 order = [m for m in METHODS if m in set(runs.method)]
 comparison = analysis.method_table(runs.set_index("method").loc[order].reset_index())
-glue("n_runs", str(len(runs)), display=False)
 comparison.set_index("method").round(4)
 
 # %%
@@ -266,13 +267,19 @@ if len(order) > 1:
     fig = plots.method_bars(comparison)
     plots.save(fig, figures / "02_methods.png")
 
-# %% [markdown]
-# ## Summary
-#
-# - One driver ran the method and its controls; only the pairing policy differs.
-# - The learning and the non-IID skew are measured above (held vs lacking categories, round 0 vs
-#   the end); the method comparison reads {glue:text}`n_runs` runs.
-# - Chapter 04 recomputes Table 4 from the same artifact folder.
+# %% tags=["remove-input"]
+means = runs.groupby("method")["pass@1"].mean()
+ranking = ", ".join(f"{METHODS[m][1]} {means[m]:.1%}" for m in means.sort_values(ascending=False).index)
+prose(f"""
+## Summary
+
+- One driver ran the method and its controls; only the pairing policy differs.
+- Mean final Pass@1 over the {len(runs)} runs found, best first: {ranking}. Whether a difference is
+  more than noise is in the paired table above: an interval that contains 0 is no evidence either way.
+- The learning and the non-IID skew are measured above (held vs lacking categories, round 0 vs
+  the end); the controlled test isolates the distillation mechanism itself.
+- Chapter 04 recomputes Table 4 from the same artifact folder.
+""")
 
 # %%
 setting = ("tiny backbones on the synthetic CPU benchmark" if config.backbones == "tiny"

@@ -9,7 +9,7 @@ from knexa_core.book.prose import prose
 from knexa_core.errors import NotebookError
 
 ROOT = Path(__file__).resolve().parent.parent
-CONVERTED = ["04_recompute_artifacts"]  # chapters whose prose no longer uses {glue:text}
+CONVERTED = ["02_federated_training", "04_recompute_artifacts"]  # chapters whose prose no longer uses {glue:text}
 
 
 def test_prose_is_dedented_markdown() -> None:

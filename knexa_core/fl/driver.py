@@ -92,7 +92,7 @@ def run_federation(config: FederationConfig, out_dir: str | Path | None = None, 
         if on_round:
             on_round(rec)
     rounds_done = time.perf_counter()
-    final, greedy = final_scores(fed)
+    final, greedy = final_scores(fed, records[-1])
     result = FederationResult(config, rows, initial, final, greedy, records,
                               {"build": built, "rounds": rounds_done - clock - built,
                                "final": time.perf_counter() - rounds_done},
@@ -103,15 +103,14 @@ def run_federation(config: FederationConfig, out_dir: str | Path | None = None, 
     return result
 
 
-def final_scores(fed: Federation) -> tuple[list[Score], list[Score]]:
-    """Every client on the global test set: ``final_samples`` samples (Pass@k) and greedy (per category)."""
-    c, final, greedy = fed.config, [], []
+def final_scores(fed: Federation, last: RoundRecord | None) -> tuple[list[Score], list[Score]]:
+    """Every client on the global test set: ``final_samples`` sampled completions per problem
+    (Pass@1/5/10, CodeBLEU), and the greedy scores of the last round (Pass@1 per category)."""
+    c, final = fed.config, []
     for i, agent in enumerate(progress(fed.agents, desc="final evaluation", unit="client")):
         final.append(score(agent, fed.test_set, c.max_new_tokens, c.final_samples, c.final_temperature,
                            derived_seed(c.seed, c.rounds + 1, i, GEN_FINAL)))
-        greedy.append(score(agent, fed.test_set, c.max_new_tokens, codebleu=False,
-                            seed=derived_seed(c.seed, c.rounds + 1, i, GEN_TEST)))
-    return final, greedy
+    return final, [last.test_scores[i] for i in range(len(fed.agents))]
 
 
 def uniform_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -43,6 +43,7 @@ class RoundRecord:
     packages: dict[int, Package] = field(default_factory=dict)   # student index -> package
     rewards: dict[int, tuple[float, float, float, float]] = field(default_factory=dict)  # student -> pre, post, raw, z
     rows: list[dict[str, Any]] = field(default_factory=list)
+    test_scores: dict[int, Any] = field(default_factory=dict)   # client -> greedy test Score (eval rounds)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -117,7 +118,7 @@ def _measure(fed, rec: RoundRecord, losses, alpha: float, temp: float, evaluate_
                 "alpha_kd": round(alpha, 4), "temperature": round(temp, 4), "local_loss": round(losses[i], 6),
                 "val_loss": round(val_loss, 6), "val_pass1": round(val.pass_at_k["pass@1"], 6),
                 "val_codebleu": round(val.codebleu, 6)}
-        row |= test_columns(fed, i, t, evaluate_test, student=i in teacher_of)
+        row |= test_columns(fed, rec, i, evaluate_test, student=i in teacher_of)
         row |= package_columns(rec, i)
         rec.rows.append(row)
 
@@ -126,12 +127,13 @@ def base_row(fed: Federation, t: int, i: int) -> dict[str, Any]:
     return {"round": t, "method": fed.config.method, "seed": fed.config.seed, "client": fed.agents[i].id}
 
 
-def test_columns(fed: Federation, i: int, t: int, evaluate_test: bool, student: bool) -> dict[str, Any]:
+def test_columns(fed: Federation, rec: RoundRecord, i: int, evaluate_test: bool, student: bool) -> dict[str, Any]:
     """Greedy test Pass@1 (eval rounds) and, for a student, Pass@1 on the transfer set (Table 5)."""
     if not evaluate_test:
         return {"pass@1": "", "transfer_pass1": ""}
-    agent, c = fed.agents[i], fed.config
+    agent, c, t = fed.agents[i], fed.config, rec.round
     test = score(agent, fed.test_set, c.max_new_tokens, seed=derived_seed(c.seed, t, i, GEN_TEST), codebleu=False)
+    rec.test_scores[i] = test
     transfer = ""
     if student:
         transfer = round(score(agent, fed.split.transfer[: c.eval_problems or None], c.max_new_tokens, codebleu=False,
