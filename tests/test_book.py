@@ -210,3 +210,13 @@ def test_injected_parameters_cell_is_removed_from_the_page(tmp_path: Path) -> No
     saved = nbformat.read(tmp_path / "x.ipynb", as_version=4)
     assert saved.cells[0].metadata.tags == ["injected-parameters", "remove-cell"]
     assert "tags" not in saved.cells[1].metadata
+
+
+def test_front_page_status_says_how_far_a_recomputation_goes() -> None:
+    rows = [{"quantity": "Table 4, KNEXA-FL Pass@1", "reported": "13.33%", "obtained": "5.00%", "source": "02_x",
+             "scope": "4 of the 6 methods; tiny backbones"},
+            {"quantity": "Table 4, LocalOnly Pass@1", "reported": "2.22%", "obtained": "1.00%", "source": "02_x",
+             "scope": "4 of the 6 methods; tiny backbones"}]
+    status = {r["item"]: r["status"] for r in report.reproduces_rows(rows)}
+    assert status["Table 4"] == "recomputed (4 of the 6 methods; tiny backbones)"
+    assert status["Table 5"] == "not yet"

@@ -36,7 +36,8 @@ def save_comparisons(out_dir: str | Path, rows: Iterable[Mapping[str, Any]]) -> 
         basis = str(row.get("basis", "paper"))
         if basis not in BASES:
             raise ConfigError(f"comparison row {i} has basis {basis!r}; use one of {list(BASES)}")
-        clean.append({f: str(row[f]) for f in FIELDS} | {"note": str(row.get("note", "")), "basis": basis})
+        clean.append({f: str(row[f]) for f in FIELDS} | {"note": str(row.get("note", "")), "basis": basis}
+                     | ({"scope": str(row["scope"])} if row.get("scope") else {}))
     return write_json(Path(out_dir) / FILENAME, clean)
 
 
@@ -120,13 +121,17 @@ def _is_obtained(value: str) -> bool:
 def reproduces_rows(rows: Iterable[Mapping[str, str]]) -> list[dict[str, Any]]:
     """Per paper item: its status in this build and the chapters whose rows recomputed it."""
     sources: dict[str, list[str]] = {item: [] for item, _, _ in PAPER_ITEMS}
+    scopes: dict[str, list[str]] = {item: [] for item, _, _ in PAPER_ITEMS}
     for row in rows:
         if row.get("basis", "paper") != "expected" and _is_obtained(row["obtained"]):
             for item in paper_items_of(row["quantity"]):
                 if row["source"] not in sources[item]:
                     sources[item].append(row["source"])
-    return [{"item": item, "description": desc, "status": done if sources[item] else "not yet",
-             "chapters": sources[item]} for item, desc, done in PAPER_ITEMS]
+                if row.get("scope") and row["scope"] not in scopes[item]:
+                    scopes[item].append(row["scope"])  # how far a recomputation goes (methods, setting)
+    return [{"item": item, "description": desc, "chapters": sources[item],
+             "status": (done + (f" ({'; '.join(scopes[item])})" if scopes[item] else "")) if sources[item] else "not yet"}
+            for item, desc, done in PAPER_ITEMS]
 
 
 def reproduces_markdown(rows: Iterable[Mapping[str, str]], chapters: Iterable[str] = ()) -> str:

@@ -98,13 +98,14 @@ def comparison_rows(table: pd.DataFrame, runs: pd.DataFrame, setting: str) -> li
     from knexa_core.fl.methods import table_name
 
     rows, source = [], "02_federated_training"
+    scope = f"{len(table)} of the 6 methods; {setting}"
     for _, r in table.iterrows():
         name = table_name(r["method"])
         for key in ("pass@1", "pass@5", "pass@10"):
             low, high = r[f"{key} ci95"]
             rows.append({"quantity": f"Table 4, {name} {key.replace('pass', 'Pass')}", "reported": f"{REPORTED[name][key]:.2f}%",
                          "obtained": f"{100 * r[key]:.2f}% [{100 * low:.2f}, {100 * high:.2f}]", "source": source,
-                         "note": f"{setting}; mean and 95 % interval over {r['seeds']} seeds"})
+                         "note": f"{setting}; mean and 95 % interval over {r['seeds']} seeds", "scope": scope})
     means = runs.groupby("method")["pass@1"].mean()
     if {"knexa_fl", "random_p2p"} <= set(means.index) and means["random_p2p"] > 0:
         rows.append({"quantity": "Table 4, relative Pass@1 gain of KNEXA-FL over Random-P2P",
@@ -115,5 +116,5 @@ def comparison_rows(table: pd.DataFrame, runs: pd.DataFrame, setting: str) -> li
         if method in peak.index and not np.isnan(peak[method]):
             rows.append({"quantity": f"Table 5, peak student Pass@1 on the transfer set, {table_name(method)}",
                          "reported": reported, "obtained": f"{100 * peak[method]:.2f}%", "source": source,
-                         "note": f"{setting}; best evaluated round, mean over seeds"})
+                         "note": f"{setting}; best evaluated round, mean over seeds", "scope": setting})
     return rows
