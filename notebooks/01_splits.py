@@ -45,7 +45,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from IPython.display import Markdown, display
-from myst_nb import glue
 
 from knexa_core.data import CATEGORIES, category_histogram
 from knexa_core.data.categories import confusion, load_hand_labels
@@ -53,6 +52,7 @@ from knexa_core.data.splits import drawn_mixes, total_variation
 from knexa_core.data import make_splits as ms
 from knexa_core.data.figures import alpha_sweep, plot_matrix, plot_sweep
 from knexa_core.data.roster import load_roster, roster_to_json
+from knexa_core.book.prose import prose
 from knexa_core.book.report import save_comparisons
 
 figures = Path(figures_dir)
@@ -102,9 +102,11 @@ pd.DataFrame({"problems in the pool": sources}).rename_axis("source")
 for p in (setup.pool[0], setup.pool[-1]):
     print(f"--- {p.task_id} [{p.category}] prompt:\n{p.prompt}")
 
-# %% [markdown]
-# **Summary.** {glue:text}`n_pool` study problems, split into clients' data and a global test set,
-# and a separate transfer set; every problem has a prompt without its solution and executable tests.
+# %% tags=["remove-input"]
+prose(f"""
+**Summary.** {len(setup.pool)} study problems, split into clients' data and a global test set,
+and a separate transfer set; every problem has a prompt without its solution and executable tests.
+""")
 
 # %% [markdown]
 # ## What did the authors' release do, and what do we do?
@@ -146,7 +148,7 @@ for p in (setup.pool[0], setup.pool[-1]):
 counts = pd.crosstab(pd.Series([p.category for p in setup.pool], name="category"),
                      pd.Series([p.source for p in setup.pool], name="source"))
 counts = counts.reindex(CATEGORIES, fill_value=0).assign(total=lambda d: d.sum(axis=1))
-glue("n_empty_categories", int((counts["total"] == 0).sum()), display=False)
+n_empty_categories = int((counts["total"] == 0).sum())
 counts
 
 # %% [markdown]
@@ -161,19 +163,20 @@ by_id = {p.task_id: p for p in setup.pool}  # the pool's problems carry the clas
 sample = [(t, label) for t, label in hand.items() if t in by_id]
 predicted = [by_id[t].category for t, _ in sample]
 matrix = confusion([label for _, label in sample], predicted)
-glue("hand_n", len(sample), display=False)
-glue("hand_correct", int(matrix.trace()), display=False)
-glue("hand_accuracy", float(100 * matrix.trace() / max(1, len(sample))), display=False)
+hand_correct = int(matrix.trace())
+hand_accuracy = float(100 * matrix.trace() / max(1, len(sample)))
 pd.DataFrame(matrix, index=CATEGORIES, columns=CATEGORIES).loc[lambda d: d.sum(axis=1) > 0]
 
-# %% [markdown]
-# The classifier agrees with the hand labels on {glue:text}`hand_correct` of
-# {glue:text}`hand_n` problems ({glue:text}`hand_accuracy:.0f`%). The categories are therefore a
-# noisy label: the split's skew is real in the classifier's categories, and approximately so in
-# the problems' true topics.
-#
-# **Summary.** Every problem gets one of twelve categories; the mix differs between HumanEval and
-# MBPP. Categories without any problem in this pool: {glue:text}`n_empty_categories`.
+# %% tags=["remove-input"]
+prose(f"""
+The classifier agrees with the hand labels on {hand_correct} of
+{len(sample)} problems ({hand_accuracy:.0f}%). The categories are therefore a
+noisy label: the split's skew is real in the classifier's categories, and approximately so in
+the problems' true topics.
+
+**Summary.** Every problem gets one of twelve categories; the mix differs between HumanEval and
+MBPP. Categories without any problem in this pool: {n_empty_categories}.
+""")
 
 # %% [markdown]
 # ## How are the clients' data drawn?
@@ -200,20 +203,18 @@ parts = split.parts()
 ids = {name: {p.task_id for p in ps} for name, ps in parts.items()}
 overlaps = sum(len(ids[a] & ids[b]) for i, a in enumerate(ids) for b in list(ids)[i + 1:])
 c = manifest["counts"]
-glue("n_pool", len(setup.pool), display=False)
-glue("n_client_data", c["train"] + c["val"], display=False)
-glue("n_test", c["global_test"], display=False)
-glue("n_transfer", c["transfer_set"], display=False)
-glue("n_overlaps", overlaps, display=False)
 print(f"client data {c['train'] + c['val']} (train {c['train']}, val {c['val']}), global test {c['global_test']}, "
       f"transfer {c['transfer_set']}, unassigned {c['unassigned']}; problems shared by two parts: {overlaps}")
 
+# %% tags=["remove-input"]
+prose(f"""
+The clients hold {c['train'] + c['val']} problems, the global test set {c['global_test']} and
+the transfer set {c['transfer_set']}; the number of problems that appear in two parts is
+{overlaps}. The task-id lists and `split_manifest.json` (counts, histograms, JS
+divergences, sha256 of every input, parameters) are in the artifact layout under `out_dir`.
+""")
+
 # %% [markdown]
-# The clients hold {glue:text}`n_client_data` problems, the global test set {glue:text}`n_test` and
-# the transfer set {glue:text}`n_transfer`; the number of problems that appear in two parts is
-# {glue:text}`n_overlaps`. The task-id lists and `split_manifest.json` (counts, histograms, JS
-# divergences, sha256 of every input, parameters) are in the artifact layout under `out_dir`.
-#
 # **Summary.** Exact roster counts, disjoint parts, and a manifest that pins the inputs.
 
 # %% [markdown]
@@ -237,18 +238,18 @@ fig = plot_matrix(hists, client_ids, CATEGORIES, f"Category mix per client (α =
 # %%
 mixes = drawn_mixes(setup.clients, alpha, seed)
 tv = total_variation(mixes, hists)
-glue("tv_min", float(tv.min()), display=False)
-glue("tv_max", float(tv.max()), display=False)
-glue("tv_worst", client_ids[int(tv.argmax())], display=False)
 pd.concat({"drawn q_i": pd.DataFrame(mixes, index=client_ids, columns=CATEGORIES),
            "realized h_i": pd.DataFrame(hists, index=client_ids, columns=CATEGORIES)}, axis=1) \
     .stack(level=0, future_stack=True).round(2).assign(TV=lambda d: np.repeat(tv.round(2), 2))
 
+# %% tags=["remove-input"]
+prose(f"""
+The total-variation distance between a client's drawn mix and its data ranges from
+{tv.min():.2f} to {tv.max():.2f} (largest for {client_ids[int(tv.argmax())]}): the
+profiles the CPM sees carry the realized histograms, not the drawn mixes.
+""")
+
 # %% [markdown]
-# The total-variation distance between a client's drawn mix and its data ranges from
-# {glue:text}`tv_min:.2f` to {glue:text}`tv_max:.2f` (largest for {glue:text}`tv_worst`): the
-# profiles the CPM sees carry the realized histograms, not the drawn mixes.
-#
 # The Jensen–Shannon divergence (base 2: 0 for identical histograms, 1 for disjoint ones) measures
 # how far apart two clients are; the CPM simulation uses the same quantity for pair heterogeneity.
 
@@ -256,14 +257,15 @@ pd.concat({"drawn q_i": pd.DataFrame(mixes, index=client_ids, columns=CATEGORIES
 js = np.array(manifest["js_divergence"]["matrix"])
 fig = plot_matrix(js, client_ids, client_ids, "Pairwise JS divergence between clients",
                   figures / "01_splits_js_matrix.png", cmap="magma", vmax=1.0)
-glue("mean_js", manifest["js_divergence"]["mean_pairwise"], display=False)
-glue("top2_percent", float(100 * np.sort(hists, axis=1)[:, -2:].sum(axis=1).mean()), display=False)
+top2_percent = float(100 * np.sort(hists, axis=1)[:, -2:].sum(axis=1).mean())
 
-# %% [markdown]
-# The mean pairwise JS divergence is {glue:text}`mean_js:.2f` bits.
-#
-# **Summary.** With this α, a client's two largest categories hold on average
-# {glue:text}`top2_percent:.0f`% of its data.
+# %% tags=["remove-input"]
+prose(f"""
+The mean pairwise JS divergence is {manifest['js_divergence']['mean_pairwise']:.2f} bits.
+
+**Summary.** With this α, a client's two largest categories hold on average
+{top2_percent:.0f}% of its data.
+""")
 
 # %% [markdown]
 # ## How does α change the heterogeneity?
@@ -277,17 +279,17 @@ sweep = alpha_sweep(setup.pool, setup.clients, [0.1, 1.0, 10.0, math.inf], range
                     n_test=setup.n_test, n_transfer=setup.n_transfer, transfer_pool=setup.transfer_pool)
 fig = plot_sweep(sweep, figures / "01_splits_alpha_sweep.png")
 summary = pd.DataFrame({k: {"mean": np.mean(v), "min": np.min(v), "max": np.max(v)} for k, v in sweep.items()}).T
-glue("js_01", float(summary.loc["α = 0.1", "mean"]), display=False)
-glue("js_iid", float(summary.loc["i.i.d.", "mean"]), display=False)
-glue("js_release", float(summary.iloc[-1]["mean"]), display=False)
 summary.round(3)
 
+# %% tags=["remove-input"]
+prose(f"""
+Mean pairwise JS divergence falls from {summary.loc['α = 0.1', 'mean']:.2f} at α = 0.1 to
+{summary.loc['i.i.d.', 'mean']:.2f} for i.i.d. clients; the release-style argmax assignment gives
+{summary.iloc[-1]['mean']:.2f}: by construction it is i.i.d. assignment, although it is labelled
+α = 0.1. (Even i.i.d. clients are not at exactly 0: each holds only a few dozen problems.)
+""")
+
 # %% [markdown]
-# Mean pairwise JS divergence falls from {glue:text}`js_01:.2f` at α = 0.1 to
-# {glue:text}`js_iid:.2f` for i.i.d. clients; the release-style argmax assignment gives
-# {glue:text}`js_release:.2f`: by construction it is i.i.d. assignment, although it is labelled
-# α = 0.1. (Even i.i.d. clients are not at exactly 0: each holds only a few dozen problems.)
-#
 # **Summary.** Small α gives strongly skewed clients; the release's assignment does not.
 
 # %% [markdown]

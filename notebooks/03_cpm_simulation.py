@@ -63,11 +63,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from IPython.display import Image, display
-from myst_nb import glue
 
 from knexa_core.cpm import D_P, FAMILIES, LinUCB, PERFORMANCE_FEATURES, build_profile, context_dim
 from knexa_core.cpm.contexts import pair_contexts
 from knexa_core.cpm.reference import reference_select
+from knexa_core.book.prose import prose
 from knexa_core.book.report import save_comparisons
 from knexa_core.sim import experiments as ex
 from knexa_core.sim import findings, metrics, plots
@@ -148,22 +148,22 @@ pd.DataFrame(bandit.score_matrix(toy, 1)).round(3), bandit.select_pairs(toy, 1, 
 # `knexa_core/sim/federation.py`):
 
 # %%
-glue("eta", ETA, display=False)
-glue("forget", FORGET, display=False)
-glue("noise", NOISE, display=False)
 pd.DataFrame({"Dirichlet concentration": HETEROGENEITY,
               "mean largest histogram bin (64 clients)": {h: make_federation(64, h, 0).histograms.max(1).mean()
                                                           for h in HETEROGENEITY}}).round(3)
 
+# %% tags=["remove-input"]
+prose(f"""
+The distillation rate is $\\eta$ = {ETA:.2f}, the forgetting coefficient
+$\\varphi$ = {FORGET:.2f}; the observed reward noise has standard deviation
+{NOISE:.2f} (Pass@1 fraction). Every method runs on its own copy of the federation,
+built from the same seed with the same dynamics. Two simplifications are deliberate: the
+reward is the student's expected Pass@1 gain, not the paper's Eq. 3 ($\\gamma$ times a loss
+improvement minus a communication cost), and the constants were fixed before the runs (the
+sensitivity study below varies each of them).
+""")
+
 # %% [markdown]
-# The distillation rate is $\eta$ = {glue:text}`eta:.2f`, the forgetting coefficient
-# $\varphi$ = {glue:text}`forget:.2f`; the observed reward noise has standard deviation
-# {glue:text}`noise:.2f` (Pass@1 fraction). Every method runs on its own copy of the federation,
-# built from the same seed with the same dynamics. Two simplifications are deliberate: the
-# reward is the student's expected Pass@1 gain, not the paper's Eq. 3 ($\gamma$ times a loss
-# improvement minus a communication cost), and the constants were fixed before the runs (the
-# sensitivity study below varies each of them).
-#
 # **Summary.** The simulation has real structure to learn (who teaches whom, which families are
 # compatible) and a trap for pure diversity seeking.
 #
@@ -201,34 +201,32 @@ display(Image(filename=plots.plot_learning(curves["pass1"], curves["regret"], fi
 ranking = metrics.final_ranking(learning)
 share = learning[learning["round"] == num_rounds].groupby("method")["gain_share"].mean()
 state = learning[learning["round"] == num_rounds].groupby("method")["cumulative_state_regret"].mean()
-for m in ex.METHOD_LABELS:
-    glue(f"final_{m}", float(ranking.loc[m, "mean_pass1"]), display=False)
-    glue(f"regret_{m}", float(ranking.loc[m, "cumulative_regret"]), display=False)
-    glue(f"share_{m}", 100 * float(share[m]), display=False)
-    glue(f"state_{m}", float(state[m]), display=False)
 agree = metrics.orders_agree(ranking)
-glue("orders_agree", "is the same as" if agree else "differs from", display=False)
+orders_agree = "is the same as" if agree else "differs from"
 state_agrees = list(state.sort_values().index) == list(ranking.index)
-glue("state_verdict", "happens to list the methods in the same order here, but only by chance of the dynamics"
-     if state_agrees else "lists the methods in a different order from their final Pass@1", display=False)
-glue("pass1_order", ", ".join(plots.LABELS[m] for m in ranking.index), display=False)
+state_verdict = ("happens to list the methods in the same order here, but only by chance of the dynamics"
+                 if state_agrees else "lists the methods in a different order from their final Pass@1")
+pass1_order = ", ".join(plots.LABELS[m] for m in ranking.index)
 ranking.assign(gain_share_pct=100 * share, state_regret=state).round(3)
 
+# %% tags=["remove-input"]
+prose(f"""
+After the last round the mean Pass@1 proxy is {ranking.loc['linucb', 'mean_pass1']:.3f} for LinUCB,
+{ranking.loc['random', 'mean_pass1']:.3f} for Random, {ranking.loc['random_oriented', 'mean_pass1']:.3f} for
+Random with the better agent teaching, {ranking.loc['family_gap', 'mean_pass1']:.3f} for the same-family
+largest-gap rule, {ranking.loc['hetero_greedy', 'mean_pass1']:.3f} for Hetero-Greedy and
+{ranking.loc['oracle', 'mean_pass1']:.3f} for the Oracle. By final Pass@1 the order is
+{pass1_order}; the order by policy regret (LinUCB {ranking.loc['linucb', 'cumulative_regret']:.2f},
+Random {ranking.loc['random', 'cumulative_regret']:.2f}, Random with the better agent teaching
+{ranking.loc['random_oriented', 'cumulative_regret']:.2f}) {orders_agree} it. In the last round
+LinUCB holds {100 * share['linucb']:.0f}% of the gain the oracle has made from the common
+start, Random {100 * share['random']:.0f}% and Random with the better agent teaching
+{100 * share['random_oriented']:.0f}%. The state regret (Random {state['random']:.2f},
+LinUCB {state['linucb']:.2f}) {state_verdict}: each method is measured on
+its own federation, where less gain is left to find once its clients have converged.
+""")
+
 # %% [markdown]
-# After the last round the mean Pass@1 proxy is {glue:text}`final_linucb:.3f` for LinUCB,
-# {glue:text}`final_random:.3f` for Random, {glue:text}`final_random_oriented:.3f` for
-# Random with the better agent teaching, {glue:text}`final_family_gap:.3f` for the same-family
-# largest-gap rule, {glue:text}`final_hetero_greedy:.3f` for Hetero-Greedy and
-# {glue:text}`final_oracle:.3f` for the Oracle. By final Pass@1 the order is
-# {glue:text}`pass1_order`; the order by policy regret (LinUCB {glue:text}`regret_linucb:.2f`,
-# Random {glue:text}`regret_random:.2f`, Random with the better agent teaching
-# {glue:text}`regret_random_oriented:.2f`) {glue:text}`orders_agree` it. In the last round
-# LinUCB holds {glue:text}`share_linucb:.0f`% of the gain the oracle has made from the common
-# start, Random {glue:text}`share_random:.0f`% and Random with the better agent teaching
-# {glue:text}`share_random_oriented:.0f`%. The state regret (Random {glue:text}`state_random:.2f`,
-# LinUCB {glue:text}`state_linucb:.2f`) {glue:text}`state_verdict`: each method is measured on
-# its own federation, where less gain is left to find once its clients have converged.
-#
 # **Sub-linear regret** is a meaningful claim only where the environment does not change. The
 # control below is such a place: the reward is linear in the concat context (the setting of the
 # release's `knexa_fl_release/simulate_cpm.py`), and the state regret is the usual bandit regret.
@@ -239,24 +237,22 @@ linear = ex.linear_control(num_clients, num_rounds, seeds, lam, beta0)
 halves = ex.regret_halves(linear)
 plateau = findings.plateau_round(linear, "linucb")
 cell = halves.set_index(["method", "half"])["state_regret"]
-glue("lin_first", float(cell["linucb", "first half"]), display=False)
-glue("lin_second", float(cell["linucb", "second half"]), display=False)
-glue("rnd_first", float(cell["random", "first half"]), display=False)
-glue("rnd_second", float(cell["random", "second half"]), display=False)
-glue("lin_plateau", "no plateau within the run" if plateau is None else f"a plateau from round {plateau}",
-     display=False)
+lin_plateau = "no plateau within the run" if plateau is None else f"a plateau from round {plateau}"
 halves.round(2)
 
+# %% tags=["remove-input"]
+prose(f"""
+LinUCB's regret is {cell['linucb', 'first half']:.1f} in the first half and {cell['linucb', 'second half']:.1f}
+in the second; Random's is {cell['random', 'first half']:.1f} and {cell['random', 'second half']:.1f}. By the
+rule of `findings.plateau_round` (per-round regret below 10% of its level in rounds 1–10) LinUCB
+shows {lin_plateau}.
+
+**Summary.** Policy regret is measured against one reference, the oracle's own run (here its
+order {orders_agree} the order by final Pass@1); the controls are the baseline a
+learned matchmaker has to beat; the linear control is where sub-linear regret is checked.
+""")
+
 # %% [markdown]
-# LinUCB's regret is {glue:text}`lin_first:.1f` in the first half and {glue:text}`lin_second:.1f`
-# in the second; Random's is {glue:text}`rnd_first:.1f` and {glue:text}`rnd_second:.1f`. By the
-# rule of `findings.plateau_round` (per-round regret below 10% of its level in rounds 1–10) LinUCB
-# shows {glue:text}`lin_plateau`.
-#
-# **Summary.** Policy regret is measured against one reference, the oracle's own run (here its
-# order {glue:text}`orders_agree` the order by final Pass@1); the controls are the baseline a
-# learned matchmaker has to beat; the linear control is where sub-linear regret is checked.
-#
 # ## Figure 2: how does the gain depend on clients and heterogeneity?
 #
 # The grid of this profile: every client count × heterogeneity level × seed, each with every
@@ -274,84 +270,72 @@ display(Image(filename=plots.plot_figure2(tables["summary"], tables["gain"], tab
 
 # %%
 gain, summary = tables["gain"], tables["summary"]
-for n, het in [(32, "high"), (8, "high"), (32, "low")]:
-    glue(f"gain_{n}_{het}", findings.gain_at(gain, n, het), display=False)
 over_random = gain[gain["baseline"] == "random"]
 over_oriented = gain[gain["baseline"] == "random_oriented"]
-glue("gain_min", float(over_random["gain_pct"].min()), display=False)
-glue("gain_max", float(over_random["gain_pct"].max()), display=False)
-glue("n_cells", len(over_oriented), display=False)
-glue("n_beats_oriented", int((over_oriented["ci95_low"] > 0).sum()), display=False)
-glue("n_below_oriented", int((over_oriented["ci95_high"] < 0).sum()), display=False)
-glue("js_hetero", findings.mean_js(summary, "hetero_greedy"), display=False)
-glue("js_linucb", findings.mean_js(summary, "linucb"), display=False)
-glue("js_random", findings.mean_js(summary, "random"), display=False)
+n_beats_oriented = int((over_oriented["ci95_low"] > 0).sum())
+n_below_oriented = int((over_oriented["ci95_high"] < 0).sum())
 high = summary[summary["heterogeneity"] == "high"].pivot_table(index="n_clients", columns="method", values="final_pass1")
 gap = high["oracle"] - high["linucb"]
-glue("oracle_gap_small", float(gap.iloc[0]), display=False)
-glue("oracle_gap_large", float(gap.iloc[-1]), display=False)
-glue("n_small", int(gap.index[0]), display=False)
-glue("n_large", int(gap.index[-1]), display=False)
 mean_by_het = over_random.groupby("heterogeneity")["gain_pct"].mean()
-glue("gain_low_mean", float(mean_by_het.get("low", float("nan"))), display=False)
-glue("gain_high_mean", float(mean_by_het.get("high", float("nan"))), display=False)
-glue("het_verdict", "larger" if mean_by_het.get("low", 0) > mean_by_het.get("high", 0) else "smaller", display=False)
-glue("gap_verdict", "grows" if gap.iloc[-1] > gap.iloc[0] else "shrinks", display=False)
+het_verdict = "larger" if mean_by_het.get("low", 0) > mean_by_het.get("high", 0) else "smaller"
+gap_verdict = "grows" if gap.iloc[-1] > gap.iloc[0] else "shrinks"
 mean_random, mean_oriented = float(over_random["gain_pct"].mean()), float(over_oriented["gain_pct"].mean())
-glue("mean_over_random", mean_random, display=False)
-glue("mean_over_oriented", mean_oriented, display=False)
-glue("oriented_verdict", "a rule that learns nothing but lets the better agent teach obtains most of what LinUCB "
-     "gains over Random" if mean_oriented < 0.5 * mean_random else "most of LinUCB's gain over Random is its own: "
-     "the oriented control obtains less than half of it", display=False)
+oriented_verdict = ("a rule that learns nothing but lets the better agent teach obtains most of what LinUCB "
+                    "gains over Random" if mean_oriented < 0.5 * mean_random else "most of LinUCB's gain over Random "
+                    "is its own: the oriented control obtains less than half of it")
 js_cell = summary[summary["heterogeneity"] == "high"].groupby("method")[["js_ci95_low", "js_ci95_high"]].mean()
 overlap = not (js_cell.loc["linucb", "js_ci95_low"] > js_cell.loc["random", "js_ci95_high"]
                or js_cell.loc["linucb", "js_ci95_high"] < js_cell.loc["random", "js_ci95_low"])
-glue("js_verdict", "about as diverse as Random's (overlapping intervals)" if overlap else
-     ("more diverse than Random's" if findings.mean_js(summary, "linucb") > findings.mean_js(summary, "random")
-      else "less diverse than Random's"), display=False)
+js_verdict = ("about as diverse as Random's (overlapping intervals)" if overlap else
+              ("more diverse than Random's" if findings.mean_js(summary, "linucb") > findings.mean_js(summary, "random")
+               else "less diverse than Random's"))
 gain.pivot_table(index="n_clients", columns=["baseline", "heterogeneity"], values="gain_pct").round(1)
 
+# %% tags=["remove-input"]
+prose(f"""
+Over Random, LinUCB's mean relative gain ranges from {over_random['gain_pct'].min():.1f}% to
+{over_random['gain_pct'].max():.1f}% across the grid (mean {mean_random:.1f}%; 95%
+intervals in `grid_gain.csv` and panel (a)). Over Random with the better agent teaching, its
+mean gain is {mean_oriented:.1f}%: LinUCB is ahead with an interval above zero
+in {n_beats_oriented} of the {len(over_oriented)} cells and behind with an interval
+below zero in {n_below_oriented}. So {oriented_verdict}.
+
+Against the paper's claims: in panel (b) the LinUCB–Oracle gap at high heterogeneity
+{gap_verdict} from {gap.iloc[0]:.3f} at {int(gap.index[0])}
+clients to {gap.iloc[-1]:.3f} at {int(gap.index[-1])} (the release's figure
+script sets the oracle's Pass@1 to 1.08 times LinUCB's at every size). LinUCB's mean gain over
+Random is {mean_by_het.get('low', float('nan')):.1f}% at low and {mean_by_het.get('high', float('nan')):.1f}% at high
+heterogeneity, {het_verdict} at low (the paper: 3.1% against 48.5%); here low
+heterogeneity does not remove what there is to learn, because family compatibility and skill
+differences remain when the category histograms are alike. In panel (c) the pairs of
+Hetero-Greedy have a mean JS divergence of {findings.mean_js(summary, 'hetero_greedy'):.3f}, LinUCB's
+{findings.mean_js(summary, 'linucb'):.3f} and Random's {findings.mean_js(summary, 'random'):.3f}: LinUCB's pairs are
+{js_verdict} (the release's figure script types 0.45 for Random and 0.65 for LinUCB).
+In this federation diversity is not the target: a divergent pair helps only if the families
+are compatible.
+""")
+
 # %% [markdown]
-# Over Random, LinUCB's mean relative gain ranges from {glue:text}`gain_min:.1f`% to
-# {glue:text}`gain_max:.1f`% across the grid (mean {glue:text}`mean_over_random:.1f`%; 95%
-# intervals in `grid_gain.csv` and panel (a)). Over Random with the better agent teaching, its
-# mean gain is {glue:text}`mean_over_oriented:.1f`%: LinUCB is ahead with an interval above zero
-# in {glue:text}`n_beats_oriented` of the {glue:text}`n_cells` cells and behind with an interval
-# below zero in {glue:text}`n_below_oriented`. So {glue:text}`oriented_verdict`.
-#
-# Against the paper's claims: in panel (b) the LinUCB–Oracle gap at high heterogeneity
-# {glue:text}`gap_verdict` from {glue:text}`oracle_gap_small:.3f` at {glue:text}`n_small`
-# clients to {glue:text}`oracle_gap_large:.3f` at {glue:text}`n_large` (the release's figure
-# script sets the oracle's Pass@1 to 1.08 times LinUCB's at every size). LinUCB's mean gain over
-# Random is {glue:text}`gain_low_mean:.1f`% at low and {glue:text}`gain_high_mean:.1f`% at high
-# heterogeneity, {glue:text}`het_verdict` at low (the paper: 3.1% against 48.5%); here low
-# heterogeneity does not remove what there is to learn, because family compatibility and skill
-# differences remain when the category histograms are alike. In panel (c) the pairs of
-# Hetero-Greedy have a mean JS divergence of {glue:text}`js_hetero:.3f`, LinUCB's
-# {glue:text}`js_linucb:.3f` and Random's {glue:text}`js_random:.3f`: LinUCB's pairs are
-# {glue:text}`js_verdict` (the release's figure script types 0.45 for Random and 0.65 for LinUCB).
-# In this federation diversity is not the target: a divergent pair helps only if the families
-# are compatible.
-#
 # The paper's 3.1% comes from the release's setting of 64 clients at low heterogeneity; that cell
 # with more seeds:
 
 # %%
 focus_grid, _ = ex.run_grid([focus_clients], ["low"], focus_seeds, num_rounds, context, lam, beta0)
 focus = ex.grid_gain(focus_grid)
-for base in ex.BASELINES:
-    for col in ("gain_pct", "ci95_low", "ci95_high"):
-        glue(f"focus_{base}_{col}", findings.gain_at(focus, focus_clients, "low", base, col), display=False)
-glue("focus_n", len(focus_seeds), display=False)
+focus_gain = {(base, col): findings.gain_at(focus, focus_clients, "low", base, col)
+              for base in ex.BASELINES for col in ("gain_pct", "ci95_low", "ci95_high")}
 focus.round(2)
 
+# %% tags=["remove-input"]
+prose(f"""
+With {len(focus_seeds)} seeds, LinUCB's gain at low heterogeneity is
+{focus_gain['random', 'gain_pct']:.1f}% over Random (95% CI {focus_gain['random', 'ci95_low']:.1f}
+to {focus_gain['random', 'ci95_high']:.1f}%) and {focus_gain['random_oriented', 'gain_pct']:.1f}%
+over Random with the better agent teaching ({focus_gain['random_oriented', 'ci95_low']:.1f} to
+{focus_gain['random_oriented', 'ci95_high']:.1f}%).
+""")
+
 # %% [markdown]
-# With {glue:text}`focus_n` seeds, LinUCB's gain at low heterogeneity is
-# {glue:text}`focus_random_gain_pct:.1f`% over Random (95% CI {glue:text}`focus_random_ci95_low:.1f`
-# to {glue:text}`focus_random_ci95_high:.1f`%) and {glue:text}`focus_random_oriented_gain_pct:.1f`%
-# over Random with the better agent teaching ({glue:text}`focus_random_oriented_ci95_low:.1f` to
-# {glue:text}`focus_random_oriented_ci95_high:.1f`%).
-#
 # **Summary.** The gain over random pairing is measured per cell with its paired interval; the
 # gain over the oriented control is the part a learned matchmaker adds.
 #
@@ -366,25 +350,23 @@ focus.round(2)
 sens = sensitivity(num_clients, num_rounds, sensitivity_seeds, heterogeneity, context=context)
 display(Image(filename=plots.plot_sensitivity(sens, figures / "cpm_sensitivity.png")))
 oriented = sens[sens["baseline"] == "random_oriented"]
-glue("sens_n", int(oriented["order"].nunique()), display=False)
-glue("sens_beats_oriented", int((oriented["ci95_low"] > 0).sum()), display=False)
-glue("sens_below_oriented", int((oriented["ci95_high"] < 0).sum()), display=False)
+sens_beats_oriented = int((oriented["ci95_low"] > 0).sum())
+sens_below_oriented = int((oriented["ci95_high"] < 0).sum())
 over_r = sens[sens["baseline"] == "random"].set_index("setting")["gain_pct"]
-glue("sens_min_random", float(over_r.min()), display=False)
-glue("sens_max_random", float(over_r.max()), display=False)
-glue("sens_min_label", over_r.idxmin(), display=False)
-glue("sens_max_label", over_r.idxmax(), display=False)
 sens.pivot_table(index=["order", "group", "setting"], columns="baseline", values="gain_pct").round(1)
 
+# %% tags=["remove-input"]
+prose(f"""
+Across the {int(oriented['order'].nunique())} settings LinUCB's gain over Random ranges from
+{over_r.min():.1f}% (with {over_r.idxmin()}) to
+{over_r.max():.1f}% (with {over_r.idxmax()}): the size of the gain over
+Random is a property of the simulator's constants as much as of the matchmaker. Over Random with
+the better agent teaching, LinUCB is ahead with an interval above zero in
+{sens_beats_oriented} settings and behind with an interval below zero in
+{sens_below_oriented}.
+""")
+
 # %% [markdown]
-# Across the {glue:text}`sens_n` settings LinUCB's gain over Random ranges from
-# {glue:text}`sens_min_random:.1f`% (with {glue:text}`sens_min_label`) to
-# {glue:text}`sens_max_random:.1f`% (with {glue:text}`sens_max_label`): the size of the gain over
-# Random is a property of the simulator's constants as much as of the matchmaker. Over Random with
-# the better agent teaching, LinUCB is ahead with an interval above zero in
-# {glue:text}`sens_beats_oriented` settings and behind with an interval below zero in
-# {glue:text}`sens_below_oriented`.
-#
 # ## The release's environment: does the conclusion survive the opposite assumption?
 #
 # The authors' release describes a second ground truth (`simulations/linucb_cpm_validation/`):
@@ -402,24 +384,24 @@ ex.write_learning_outputs(out, release, prefix="release_")
 both = pd.concat({"our federation": metrics.final_ranking(learning),
                   "release's environment": metrics.final_ranking(release)}, axis=1)
 release_rank = metrics.final_ranking(release)
-glue("release_order", ", ".join(plots.LABELS[m] for m in release_rank.index), display=False)
-glue("release_agree", "is the same as" if metrics.orders_agree(release_rank) else "differs from", display=False)
-for m in ("hetero_greedy", "linucb"):
-    glue(f"rank_fed_{m}", int(ranking.loc[m, "rank_pass1"]), display=False)
-    glue(f"rank_rel_{m}", int(release_rank.loc[m, "rank_pass1"]), display=False)
+release_order = ", ".join(plots.LABELS[m] for m in release_rank.index)
+release_agree = "is the same as" if metrics.orders_agree(release_rank) else "differs from"
 same = list(release_rank.index) == list(ranking.index)
-glue("env_verdict", "The ranking is the same under both assumptions." if same else
-     "The ranking changes with the assumption: synthetic evidence for a matchmaker says as much about the "
-     "simulator as about the matchmaker.", display=False)
+env_verdict = ("The ranking is the same under both assumptions." if same else
+               "The ranking changes with the assumption: synthetic evidence for a matchmaker says as much about the "
+               "simulator as about the matchmaker.")
 both.round(3)
 
+# %% tags=["remove-input"]
+prose(f"""
+In the release's environment the methods rank {release_order} by final Pass@1 (the
+order by policy regret {release_agree} it). Hetero-Greedy, which seeks diversity,
+ranks {int(ranking.loc['hetero_greedy', 'rank_pass1'])} of six in our federation and
+{int(release_rank.loc['hetero_greedy', 'rank_pass1'])} in the release's environment; LinUCB ranks
+{int(ranking.loc['linucb', 'rank_pass1'])} and {int(release_rank.loc['linucb', 'rank_pass1'])}. {env_verdict}
+""")
+
 # %% [markdown]
-# In the release's environment the methods rank {glue:text}`release_order` by final Pass@1 (the
-# order by policy regret {glue:text}`release_agree` it). Hetero-Greedy, which seeks diversity,
-# ranks {glue:text}`rank_fed_hetero_greedy` of six in our federation and
-# {glue:text}`rank_rel_hetero_greedy` in the release's environment; LinUCB ranks
-# {glue:text}`rank_fed_linucb` and {glue:text}`rank_rel_linucb`. {glue:text}`env_verdict`
-#
 # ## Separability: can `concat` learn pair synergy?
 #
 # The reward of this federation depends on the *pair* (family compatibility, complementary
@@ -430,19 +412,18 @@ sep = ex.separability(num_clients, num_rounds, seeds, heterogeneity, lam, beta0)
 sep_tables = ex.write_learning_outputs(out, sep, prefix="separability_")
 display(Image(filename=plots.plot_separability(sep_tables["pass1"], figures / "cpm_separability.png")))
 sep_rank = metrics.final_ranking(sep)
-glue("sep_concat", float(sep_rank.loc["linucb_concat", "mean_pass1"]), display=False)
-glue("sep_interaction", float(sep_rank.loc["linucb_interaction", "mean_pass1"]), display=False)
 sep_diff = metrics.paired_difference(sep[sep["round"] == num_rounds], "linucb_concat")
 sep_diff = sep_diff[sep_diff["method"] == "linucb_interaction"].iloc[0]
-glue("sep_diff_low", float(sep_diff["ci95_low"]), display=False)
-glue("sep_diff_high", float(sep_diff["ci95_high"]), display=False)
 sep_rank.round(3)
 
+# %% tags=["remove-input"]
+prose(f"""
+Final Pass@1 proxy: {sep_rank.loc['linucb_concat', 'mean_pass1']:.3f} with `concat`,
+{sep_rank.loc['linucb_interaction', 'mean_pass1']:.3f} with `interaction` (paired difference, 95% CI {sep_diff['ci95_low']:.3f} to
+{sep_diff['ci95_high']:.3f}).
+""")
+
 # %% [markdown]
-# Final Pass@1 proxy: {glue:text}`sep_concat:.3f` with `concat`, {glue:text}`sep_interaction:.3f`
-# with `interaction` (paired difference, 95% CI {glue:text}`sep_diff_low:.3f` to
-# {glue:text}`sep_diff_high:.3f`).
-#
 # **Summary.** A linear model on the concatenated profiles cannot express pair synergy (family
 # compatibility, complementary categories); interaction features can, and the Pass@1 difference
 # above measures how much that matters in this federation.
@@ -462,11 +443,13 @@ for n in latency_clients:
     latency.append({"clients": n, "ordered pairs": n * (n - 1), "latency (ms)": 1e3 * (time.perf_counter() - start)})
 pd.DataFrame(latency).round(2)
 
-# %% [markdown]
-# Side by side at {glue:text}`speed_n` agents, on the same bandit and profiles: the straightforward
-# implementation (`knexa_core.cpm.reference`: a Python loop over every ordered pair with a fresh
-# inverse, then one sorted scan) against the vectorized one (best of 20 runs each side but the
-# loop's single run).
+# %% tags=["remove-input"]
+prose(f"""
+Side by side at {speed_clients} agents, on the same bandit and profiles: the straightforward
+implementation (`knexa_core.cpm.reference`: a Python loop over every ordered pair with a fresh
+inverse, then one sorted scan) against the vectorized one (best of 20 runs each side but the
+loop's single run).
+""")
 
 # %%
 b, env = trained_bandit(speed_clients, seed=0, updates=1000)
@@ -479,18 +462,19 @@ for _ in range(20):
 start = time.perf_counter()
 ref = reference_select(b.A, b.b, prof, speed_clients // 2, 50, b.beta0)
 slow = time.perf_counter() - start
-glue("speed_n", speed_clients, display=False)
-glue("speedup", slow / min(fast), display=False)
-glue("speed_identical", "identical" if picks == ref else "NOT identical", display=False)
+speed_identical = "identical" if picks == ref else "NOT identical"
 pd.DataFrame({"straightforward loop (ms)": [1e3 * slow], "vectorized, best of 20 (ms)": [1e3 * min(fast)],
               "speedup": [slow / min(fast)], "same pairs": [picks == ref]}).round(2)
 
+# %% tags=["remove-input"]
+prose(f"""
+The vectorized selection is {slow / min(fast):.0f} times faster here, with
+{speed_identical} choices. The ratio depends on the machine's load; BLAS threads
+cost more than they bring for products this small on a busy 2-core machine, so
+`benchmarks/bench_cpm.py` runs BLAS on one thread.
+""")
+
 # %% [markdown]
-# The vectorized selection is {glue:text}`speedup:.0f` times faster here, with
-# {glue:text}`speed_identical` choices. The ratio depends on the machine's load; BLAS threads
-# cost more than they bring for products this small on a busy 2-core machine, so
-# `benchmarks/bench_cpm.py` runs BLAS on one thread.
-#
 # **Summary.** Scoring is a few matrix products; greedy matching is exact and vectorized. The
 # timings vary with the machine's load and are not part of the byte-identical outputs.
 #

@@ -47,14 +47,13 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from IPython.display import Markdown
-from myst_nb import glue
 
 from knexa_core.data import load_humaneval, load_mbpp
 from knexa_core.errors import DataNotFoundError
 from knexa_core.eval import (Limits, codebleu_pair, evaluate_references, evaluate_samples, isolation,
                              pass_at_k, run_program)
 from knexa_core.io import save_png, write_csv
+from knexa_core.book.prose import prose
 from knexa_core.book.report import save_comparisons
 
 out, figures = Path(out_dir), Path(figures_dir)
@@ -125,20 +124,19 @@ hostile = {
 outcomes = {name: run_program(code, limits=Limits(timeout=hostile_timeout), timeout=hostile_timeout)
             for name, code in hostile.items()}
 canary_alive = (canary / "canary.txt").read_text() == "alive\n"
-glue("canary_alive", "still there" if canary_alive else "GONE", display=False)
 shutil.rmtree(canary)
 n_passing = sum(r.status == "passed" for r in outcomes.values())
-glue("hostile_verdict", "None of them passes" if n_passing == 0 else f"**{n_passing} of them pass**",
-     display=False)
-glue("memory_bomb", outcomes["memory bomb"].reason.split(":")[0], display=False)
-glue("segfault", f"{outcomes['ctypes segfault'].status} ({outcomes['ctypes segfault'].reason})", display=False)
+hostile_verdict = "None of them passes" if n_passing == 0 else f"**{n_passing} of them pass**"
 pd.DataFrame([{"program": n, "status": r.status, "reason": r.reason[:70], "output truncated": r.truncated}
               for n, r in outcomes.items()]).set_index("program")
 
-# %% [markdown]
-# {glue:text}`hostile_verdict`, the harness carries on, and the canary file is
-# {glue:text}`canary_alive`. The memory bomb meets the 1 GiB address-space limit as
-# {glue:text}`memory_bomb`; the segfault is reported as {glue:text}`segfault`.
+# %% tags=["remove-input"]
+prose(f"""
+{hostile_verdict}, the harness carries on, and the canary file is
+{'still there' if canary_alive else 'GONE'}. The memory bomb meets the 1 GiB address-space limit as
+{outcomes['memory bomb'].reason.split(':')[0]}; the segfault is reported as
+{outcomes['ctypes segfault'].status} ({outcomes['ctypes segfault'].reason}).
+""")
 
 # %% [markdown]
 # ## What can a program written against the harness do?
@@ -158,51 +156,44 @@ from knexa_core.eval.isolation import TMPFS_BYTES
 
 attack_rows = run_attacks()
 still_open = [r["attack"] for r in attack_rows if r["outcome"] != "held"]
-glue("attacks_held", len(attack_rows) - len(still_open), display=False)
-glue("attacks_total", len(attack_rows), display=False)
-glue("attacks_open", ", ".join(still_open) or "none", display=False)
-glue("sandbox_mode", iso["sandbox"], display=False)
-glue("sandbox_warning", iso["warning"] or "none", display=False)
 MiB = 1 << 20
 caps = Limits()
-glue("mem_as_mib", caps.memory_bytes // MiB, display=False)
-glue("mem_memfd_mib", caps.open_files * caps.file_bytes // MiB, display=False)
-glue("mem_tmpfs_mib", 2 * TMPFS_BYTES // MiB, display=False)
-glue("mem_nproc", caps.nproc, display=False)
 pd.DataFrame(attack_rows).set_index("attack")
 
-# %% [markdown]
-# In `{glue:text}`sandbox_mode`` mode (warning: {glue:text}`sandbox_warning`),
-# {glue:text}`attacks_held` of the {glue:text}`attacks_total` attacks were held; still open:
-# {glue:text}`attacks_open`. The threat model, precisely:
-#
-# - **What the program sees** (bubblewrap, when the harness runs as root with the `bubblewrap`
-#   package): a private file system of read-only binds of the interpreter, its standard library
-#   (without `site-packages`) and the shared C libraries; a private, size-capped tmpfs on `/tmp`
-#   and `/dev/shm`, wiped after every program; a fresh `/proc` showing only the sandbox's own
-#   processes; no network, IPC or host unix sockets; an unprivileged uid of its own (never shared
-#   with another harness process on the machine) with no capabilities, `no_new_privs`, and no
-#   way to make user namespaces. Without bubblewrap the sandbox falls back to namespaces and an
-#   unprivileged uid on the host's file system, and says so in every result (the warning above).
-# - **Memory** is capped per process, not per program as a whole: {glue:text}`mem_as_mib` MiB of
-#   address space, memfds at most {glue:text}`mem_memfd_mib` MiB (open files × file size), the two
-#   tmpfs {glue:text}`mem_tmpfs_mib` MiB, and at most {glue:text}`mem_nproc` processes; there is
-#   no cgroup limit over all of it.
-# - **The verdict, in-process** (the default of `evaluate_samples`, the fastest): after the tests,
-#   the harness's code reads a random marker from a pipe and writes the status to a second pipe
-#   (printing cannot forge it, closing stdout cannot lose it, no Python object holds the marker
-#   while the program runs, and `/proc/self/mem` is closed). A program written against this
-#   harness can nevertheless find the status writer (through its stack frames, as the "forge a
-#   pass" attack does, or `gc`, or the pipe's descriptor) and report a pass.
-# - **The verdict, isolated** (`evaluate_samples(..., isolated_verdict=True)`, the default of
-#   `knexa evaluate`): the tests run in a second process that never runs candidate code; each call
-#   of the candidate's function crosses a pipe, and its result comes back as plain data (numbers,
-#   strings, lists, dicts, ...; exact types only). The two "isolated verdict" rows show the forged
-#   pass and the always-equal object failing. It costs a second process per program, and tests
-#   that build objects of the solution's own classes cannot be checked this way (they fail).
-# - **HumanEval's asserts** compare with `==`: with the in-process verdict an object equal to
-#   everything passes them (the audit measured 157 of 164 problems), a weakness every harness that
-#   runs the dataset's tests in-process shares; the isolated verdict refuses such objects.
+# %% tags=["remove-input"]
+prose(f"""
+In `{iso['sandbox']}` mode (warning: {iso['warning'] or 'none'}),
+{len(attack_rows) - len(still_open)} of the {len(attack_rows)} attacks were held; still open:
+{', '.join(still_open) or 'none'}. The threat model, precisely:
+
+- **What the program sees** (bubblewrap, when the harness runs as root with the `bubblewrap`
+  package): a private file system of read-only binds of the interpreter, its standard library
+  (without `site-packages`) and the shared C libraries; a private, size-capped tmpfs on `/tmp`
+  and `/dev/shm`, wiped after every program; a fresh `/proc` showing only the sandbox's own
+  processes; no network, IPC or host unix sockets; an unprivileged uid of its own (never shared
+  with another harness process on the machine) with no capabilities, `no_new_privs`, and no
+  way to make user namespaces. Without bubblewrap the sandbox falls back to namespaces and an
+  unprivileged uid on the host's file system, and says so in every result (the warning above).
+- **Memory** is capped per process, not per program as a whole: {caps.memory_bytes // MiB} MiB of
+  address space, memfds at most {caps.open_files * caps.file_bytes // MiB} MiB (open files × file size), the two
+  tmpfs {2 * TMPFS_BYTES // MiB} MiB, and at most {caps.nproc} processes; there is
+  no cgroup limit over all of it.
+- **The verdict, in-process** (the default of `evaluate_samples`, the fastest): after the tests,
+  the harness's code reads a random marker from a pipe and writes the status to a second pipe
+  (printing cannot forge it, closing stdout cannot lose it, no Python object holds the marker
+  while the program runs, and `/proc/self/mem` is closed). A program written against this
+  harness can nevertheless find the status writer (through its stack frames, as the "forge a
+  pass" attack does, or `gc`, or the pipe's descriptor) and report a pass.
+- **The verdict, isolated** (`evaluate_samples(..., isolated_verdict=True)`, the default of
+  `knexa evaluate`): the tests run in a second process that never runs candidate code; each call
+  of the candidate's function crosses a pipe, and its result comes back as plain data (numbers,
+  strings, lists, dicts, ...; exact types only). The two "isolated verdict" rows show the forged
+  pass and the always-equal object failing. It costs a second process per program, and tests
+  that build objects of the solution's own classes cannot be checked this way (they fail).
+- **HumanEval's asserts** compare with `==`: with the in-process verdict an object equal to
+  everything passes them (the audit measured 157 of 164 problems), a weakness every harness that
+  runs the dataset's tests in-process shares; the isolated verdict refuses such objects.
+""")
 
 # %% [markdown]
 # ## Do all HumanEval canonical solutions pass the real `check()`?
@@ -220,16 +211,14 @@ wrong_bodies = ["    return None\n", "    import sys\n    sys.exit(0)\n", "    i
 wrong = evaluate_samples(humaneval[:5], [(p.task_id, b) for p in humaneval[:5] for b in wrong_bodies],
                          k=(1,), codebleu=False, workers=n_workers, timeout=timeout, progress=False)
 wrong_passed, wrong_total = wrong.status_counts()["passed"], len(wrong.samples)
-glue("he_passed", he_passed, display=False)
-glue("he_total", he_total, display=False)
-glue("wrong_passed", wrong_passed, display=False)
-glue("wrong_total", wrong_total, display=False)
 pd.DataFrame([he.status_counts(), wrong.status_counts()], index=["canonical", "deliberately wrong"])
 
-# %% [markdown]
-# {glue:text}`he_passed` of {glue:text}`he_total` canonical solutions pass, and
-# {glue:text}`wrong_passed` of the {glue:text}`wrong_total` wrong completions do. The reasons the
-# wrong ones fail:
+# %% tags=["remove-input"]
+prose(f"""
+{he_passed} of {he_total} canonical solutions pass, and
+{wrong_passed} of the {wrong_total} wrong completions do. The reasons the
+wrong ones fail:
+""")
 
 # %%
 pd.DataFrame(wrong.rows())[["task_id", "status", "reason"]].head(6)
@@ -249,17 +238,17 @@ none_mb = evaluate_samples(mbpp, [(p.task_id, f"def {p.entry_point}(*args, **kwa
                            progress=False) if mbpp else None
 none_runs = {"HumanEval": none_he, "MBPP": none_mb}
 none_passing = [s.task_id for res in none_runs.values() if res for s in res.samples if s.status == "passed"]
-glue("none_he_passed", none_he.status_counts()["passed"], display=False)
-glue("none_he_total", len(none_he.samples), display=False)
-glue("none_mb_passed", none_mb.status_counts()["passed"] if none_mb else 0, display=False)
-glue("none_mb_total", len(none_mb.samples) if none_mb else 0, display=False)
-glue("none_passing", ", ".join(none_passing) if none_passing else "none", display=False)
+none_he_passed = none_he.status_counts()["passed"]
+none_mb_passed = none_mb.status_counts()["passed"] if none_mb else 0
+none_mb_total = len(none_mb.samples) if none_mb else 0
 pd.DataFrame({name: res.status_counts() for name, res in none_runs.items() if res}).fillna(0).astype(int)
 
-# %% [markdown]
-# `return None` passes {glue:text}`none_he_passed` of {glue:text}`none_he_total` HumanEval
-# problems and {glue:text}`none_mb_passed` of {glue:text}`none_mb_total` MBPP problems (passing
-# task ids: {glue:text}`none_passing`).
+# %% tags=["remove-input"]
+prose(f"""
+`return None` passes {none_he_passed} of {len(none_he.samples)} HumanEval
+problems and {none_mb_passed} of {none_mb_total} MBPP problems (passing
+task ids: {', '.join(none_passing) if none_passing else 'none'}).
+""")
 
 # %% [markdown]
 # ## How many MBPP reference solutions pass their own tests?
@@ -306,12 +295,12 @@ else:
     mb, mb_table = None, pd.DataFrame(columns=["task_id", "status", "reason"])
     mb_sentence = f"**MBPP was not found, so this section did not run.** {mbpp_missing}."
     mb_summary = "MBPP was not evaluated (not found on this machine)"
-glue("mb_sentence", Markdown(mb_sentence), display=False)
-glue("mb_summary", mb_summary, display=False)
 mb_table
 
-# %% [markdown]
-# {glue:md}`mb_sentence`
+# %% tags=["remove-input"]
+prose(f"""
+{mb_sentence}
+""")
 
 # %%
 rows = [{"benchmark": b, "task_id": s.task_id, "status": s.status, "reason": s.reason}
@@ -338,13 +327,15 @@ ax.legend()
 fig.tight_layout()
 figures.mkdir(parents=True, exist_ok=True)
 save_png(fig, figures / "A1_pass_at_k.png", dpi=120)
-glue("p5_2_of_10", pass_at_k(10, 2, 5), display=False)
 plt.show()
 
+# %% tags=["remove-input"]
+prose(f"""
+With 10 samples of which 2 pass, Pass@1 is 0.2 but Pass@5 is already
+{pass_at_k(10, 2, 5):.2f}: five samples drawn from the ten include a passing one that often.
+""")
+
 # %% [markdown]
-# With 10 samples of which 2 pass, Pass@1 is 0.2 but Pass@5 is already
-# {glue:text}`p5_2_of_10:.2f`: five samples drawn from the ten include a passing one that often.
-#
 # ## CodeBLEU
 #
 # CodeBLEU (the `codebleu` package, Python grammar, the four components weighted 0.25 each) is
@@ -355,19 +346,20 @@ plt.show()
 p0 = humaneval[0]
 cb_none = codebleu_pair(p0.solution(p0.reference), p0.solution("    return None\n"))
 cb_empty = codebleu_pair(p0.solution(p0.reference), "")
-glue("cb_none", cb_none, display=False)
-glue("cb_empty", cb_empty, display=False)
 pd.DataFrame({"CodeBLEU": {"the reference itself": codebleu_pair(p0.solution(p0.reference),
                                                                  p0.solution(p0.reference)),
                            "body `return None`": cb_none, "empty program": cb_empty}}).round(3)
 
+# %% tags=["remove-input"]
+prose(f"""
+A body that only returns `None` keeps the prompt's signature and docstring and scores
+{cb_none:.2f}; even an empty program scores {cb_empty:.2f}, because
+`codebleu` 0.7.0 replaces a data-flow match of 0 by 1. CodeBLEU therefore measures surface
+similarity to the reference, not correctness; the book reports it next to Pass@k, as the paper
+does.
+""")
+
 # %% [markdown]
-# A body that only returns `None` keeps the prompt's signature and docstring and scores
-# {glue:text}`cb_none:.2f`; even an empty program scores {glue:text}`cb_empty:.2f`, because
-# `codebleu` 0.7.0 replaces a data-flow match of 0 by 1. CodeBLEU therefore measures surface
-# similarity to the reference, not correctness; the book reports it next to Pass@k, as the paper
-# does.
-#
 # Comparing complete programs is a choice: the prompt's signature and docstring, which every
 # sample shares, then count as matched text. The alternative compares only the completion with
 # the reference body. Both protocols, averaged over the HumanEval problems of this run, for the
@@ -380,15 +372,15 @@ logging.disable(logging.WARNING)  # codebleu warns through the root logger when 
 cb_protocols = {name: float(np.mean([codebleu_pair(*pair(p, "    return None\n")) for p in humaneval]))
                 for name, pair in protocols.items()}
 logging.disable(logging.NOTSET)
-glue("cb_full", cb_protocols["full program (prompt + completion), used in this book"], display=False)
-glue("cb_completion", cb_protocols["completion only"], display=False)
-glue("cb_n", len(humaneval), display=False)
+cb_full = cb_protocols["full program (prompt + completion), used in this book"]
 pd.Series(cb_protocols, name="mean CodeBLEU of `return None`").round(3).to_frame()
 
-# %% [markdown]
-# Over {glue:text}`cb_n` problems, `return None` scores {glue:text}`cb_full:.2f` as a full program
-# and {glue:text}`cb_completion:.2f` as a completion only. The paper does not say which it used;
-# its CodeBLEU values are comparable with ours only under the same protocol.
+# %% tags=["remove-input"]
+prose(f"""
+Over {len(humaneval)} problems, `return None` scores {cb_full:.2f} as a full program
+and {cb_protocols['completion only']:.2f} as a completion only. The paper does not say which it used;
+its CodeBLEU values are comparable with ours only under the same protocol.
+""")
 
 # %%
 expected = {"source": "A1_evaluation_harness", "basis": "expected"}  # not in the paper: what a correct harness gives
@@ -409,16 +401,19 @@ comparison_file = save_comparisons(out, [
 
 # %% [markdown]
 # ## Summary
-#
-# - Each program runs in its own sandboxed process; hostile programs (loops, fork and memory bombs,
-#   segfaults, early exits, floods, attempts on files and on the parent) neither crash nor hang the
-#   harness, and leave nothing behind.
-# - A sample passes only when its tests really ran: {glue:text}`he_passed` of
-#   {glue:text}`he_total` HumanEval canonical solutions pass the real `check()`, while
-#   {glue:text}`wrong_passed` deliberately wrong or early-exiting completions do, and `return None`
-#   passes {glue:text}`none_he_passed` HumanEval and {glue:text}`none_mb_passed` MBPP problems;
-#   {glue:text}`mb_summary`.
-# - Pass@k uses the unbiased estimator per problem; CodeBLEU is averaged per sample and rewards
-#   similarity, not correctness.
-# - `knexa evaluate --samples FILE.jsonl --benchmark humaneval --k 1 5 10` applies all of this to a
-#   file of generated completions.
+
+# %% tags=["remove-input"]
+prose(f"""
+- Each program runs in its own sandboxed process; hostile programs (loops, fork and memory bombs,
+  segfaults, early exits, floods, attempts on files and on the parent) neither crash nor hang the
+  harness, and leave nothing behind.
+- A sample passes only when its tests really ran: {he_passed} of
+  {he_total} HumanEval canonical solutions pass the real `check()`, while
+  {wrong_passed} deliberately wrong or early-exiting completions do, and `return None`
+  passes {none_he_passed} HumanEval and {none_mb_passed} MBPP problems;
+  {mb_summary}.
+- Pass@k uses the unbiased estimator per problem; CodeBLEU is averaged per sample and rewards
+  similarity, not correctness.
+- `knexa evaluate --samples FILE.jsonl --benchmark humaneval --k 1 5 10` applies all of this to a
+  file of generated completions.
+""")

@@ -9,7 +9,8 @@ from knexa_core.book.prose import prose
 from knexa_core.errors import NotebookError
 
 ROOT = Path(__file__).resolve().parent.parent
-CONVERTED = ["02_federated_training", "04_recompute_artifacts"]  # chapters whose prose no longer uses {glue:text}
+CONVERTED = ["01_splits", "02_federated_training", "03_cpm_simulation", "04_recompute_artifacts",
+             "A1_evaluation_harness"]  # every chapter: no {glue:text} left
 
 
 def test_prose_is_dedented_markdown() -> None:
