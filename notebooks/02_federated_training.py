@@ -34,7 +34,7 @@
 profile: str = "cpu"  # training profile: smoke, cpu or paper (knexa_core.fl.config.PROFILES)
 method: str = "knexa_fl"  # knexa_fl, random_p2p, heuristic_p2p or local_only
 seed: int = 0  # run seed (adapters, data order, sampling, random pairing)
-rounds: int = 0  # collaboration rounds; 0 means the profile's (cpu: 8, cpu-full and paper: 20)
+rounds: int = 0  # collaboration rounds; 0 means the profile's (cpu: 6, cpu-full and paper: 20)
 out_dir: str = "../runs/cpu/02_federated_training"  # this run's outputs; default: the cpu book's folder
 artifacts_dir: str = ""  # artifact folder shared by several runs; empty means out_dir/artifacts
 figures_dir: str = "../figures"  # where the figures are saved

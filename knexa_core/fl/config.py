@@ -126,11 +126,11 @@ PROFILES: dict[str, dict[str, Any]] = {
     # two, and OpenMP threads waiting for a busy core slowed generation up to 30x; the book runs two
     # runs at once instead); lr 5e-3, 3 local epochs per round and no accumulation, because 1 epoch
     # of ~45 problems at 3e-5 is ~1.5 optimizer steps and a tiny model learned nothing in 10 such
-    # rounds (held-out Pass@1 0 for every client); 8 rounds to fit the book's time budget; packages of
-    # 32 prompts drawn per round, decoded greedily (sampling at T >= 1.5 ruins a package; chapter 02
-    # measures it); 48 new tokens cover every synthetic body; test Pass@1 every 4 rounds.
+    # rounds (held-out Pass@1 0 for every client); 6 rounds (18 epochs) to fit the book's time budget;
+    # packages of 32 prompts drawn per round, decoded greedily (sampling at T >= 1.5 ruins a package;
+    # chapter 02 measures it); 48 new tokens cover every synthetic body; test Pass@1 every 3 rounds.
     "cpu": (CPU := {"threads": 1, "data": "synthetic", "backbones": "tiny", "pretrain_steps": 150, "lr": 5e-3,
-                    "accumulate": 1, "local_epochs": 3, "rounds": 8, "eval_every": 4, "package_size": 32,
+                    "accumulate": 1, "local_epochs": 3, "rounds": 6, "eval_every": 3, "package_size": 32,
                     "package_decoding": "greedy", "max_new_tokens": 48}),
     # the cpu profile with the paper's 20 rounds (params/cpu-full.yaml also runs 5 seeds per method)
     "cpu-full": {**CPU, "rounds": 20},
