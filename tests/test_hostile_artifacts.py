@@ -63,11 +63,12 @@ def test_reading_a_hostile_directory_is_bounded_in_time_and_memory(tmp_path):
     hostile_set(tmp_path)
     long_line = RELEASE_LINE.format(n=6).replace("FINAL", "x" * (9 << 20) + " FINAL")  # a 9 MB log line
     (layout.logs_dir(tmp_path) / "long.log").write_text(long_line)
-    # the command reports its own peak memory: RUSAGE_CHILDREN of this process would also count
-    # earlier tests' children (notebook kernels that trained models)
-    code = ("import resource, sys\nfrom knexa_core.cli import main\n"
+    # the command reports its own peak memory (VmHWM of its own address space): ru_maxrss would also
+    # count earlier tests' children and, across fork + exec, this test process's own memory
+    code = ("import sys\nfrom knexa_core.cli import main\n"
             f"rc = main(['reproduce', '--artifacts', {str(tmp_path)!r}])\n"
-            "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\nsys.exit(rc)")
+            "hwm = [ln.split()[1] for ln in open('/proc/self/status') if ln.startswith('VmHWM:')][0]\n"
+            "print('MAXRSS', hwm, file=sys.stderr)\nsys.exit(rc)")
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     elapsed = time.monotonic() - start
