@@ -68,6 +68,7 @@ def test_benchmarks_start_as_documented_from_any_folder(script: Path, tmp_path: 
 FORBIDDEN_IMPORTS = {  # DESIGN.md: imports point one way; data and cpm know nothing of each other or the book
     "data": ("knexa_core.cpm", "knexa_core.sim", "knexa_core.fl", "knexa_core.book"),
     "cpm": ("knexa_core.data", "knexa_core.sim", "knexa_core.fl", "knexa_core.book", "knexa_core.eval"),
+    "fl": ("knexa_core.sim", "knexa_core.book"),  # fl -> cpm, eval, data, artifacts
 }
 
 

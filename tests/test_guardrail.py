@@ -142,7 +142,7 @@ def test_bad_arguments():
         Guardrail([], min_copy_tokens=8, min_solution_tokens=12)
     with pytest.raises(ConfigError, match="not one string"):
         Guardrail("    return x\n")
-    with pytest.raises(TypeError, match="strings"):
+    with pytest.raises(ConfigError, match="strings"):
         Guardrail().check([None])
 
 

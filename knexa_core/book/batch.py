@@ -3,10 +3,12 @@
 A profile may list, under ``batches:``, a grid of parameter values for a chapter::
 
     batches:
-      02_federated_training: {method: [knexa_fl, random_p2p, heuristic_p2p, local_only], seed: [0, 1, 2]}
+      02_federated_training: {method: [knexa_fl, random_p2p, heuristic_p2p, local_only], seed: [0, 1, 2],
+                            controlled_epochs: 0}
 
-``knexa book`` then executes the chapter's notebook once per combination (except the one the
-chapter's own page runs), two at a time, before the chapter itself. All executions share one
+``knexa book`` then executes the chapter's notebook once per combination of the lists (except the
+one the chapter's own page runs), with the scalar values fixed, two at a time, before the chapter
+itself. The shared artifact folder is emptied first, so a build never mixes in older runs. All executions share one
 artifact folder (the notebook's ``artifacts_dir``), so the chapter's page compares every run.
 Each executed notebook is kept under ``book/batch/<chapter>/`` with its ``run_info.json``, and the
 page *Training runs* links them. Chapter ``02_federated_training``.
@@ -27,16 +29,24 @@ from knexa_core.errors import BuildError
 WORKERS = 2  # this machine's cores; each run uses one torch thread (cpu profile)
 
 
-def grid(profile: Mapping[str, Any], name: str) -> list[dict[str, Any]]:
-    """Every combination of the profile's batch grid for chapter ``name`` (empty if none)."""
+def grid(profile: Mapping[str, Any], name: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The combinations of the profile's batch grid for chapter ``name`` and its fixed values.
+
+    A list value is a grid axis; a scalar is the same for every batch execution (e.g.
+    ``controlled_epochs: 0``: narration-only work the chapter's own page already does). No batch:
+    ``([], {})``.
+    """
     spec = (profile.get("batches") or {}).get(name)
     if spec is None:
-        return []
-    if not isinstance(spec, dict) or not spec or not all(isinstance(v, list) and v for v in spec.values()):
+        return [], {}
+    axes = {k: v for k, v in spec.items() if isinstance(v, list)} if isinstance(spec, dict) else {}
+    if not axes or not all(axes.values()):
         raise BuildError(f"batches.{name} in params/{profile['profile']}.yaml must map parameter names to "
-                         "non-empty lists, e.g. {method: [knexa_fl, local_only], seed: [0, 1, 2]}")
-    keys = list(spec)
-    return [dict(zip(keys, values)) for values in itertools.product(*(spec[k] for k in keys))]
+                         "non-empty lists (and may fix others to one value), e.g. "
+                         "{method: [knexa_fl, local_only], seed: [0, 1, 2], controlled_epochs: 0}")
+    fixed = {k: v for k, v in spec.items() if k not in axes}
+    keys = list(axes)
+    return [dict(zip(keys, values)) for values in itertools.product(*(axes[k] for k in keys))], fixed
 
 
 def label(combo: Mapping[str, Any]) -> str:
@@ -54,7 +64,7 @@ def run_batch(name: str, combos: list[dict[str, Any]], base: Mapping[str, Any], 
               executed_dir: Path, cwd: Path) -> list[dict[str, Any]]:
     """Execute ``source`` once per combination (``base`` parameters updated by it); return the records."""
     known = notebooks.notebook_parameters(source)
-    unknown = sorted({k for c in combos for k in c} - set(known))
+    unknown = sorted({k for c in combos for k in c} | set(base) - set(known))
     if unknown:
         raise BuildError(f"batches.{name} names parameters the notebook does not have: {unknown}")
     jobs, records = [], []
@@ -67,6 +77,8 @@ def run_batch(name: str, combos: list[dict[str, Any]], base: Mapping[str, Any], 
         output = executed_dir / f"{label(combo)}.ipynb"
         jobs.append((source, output, params, cwd))
         records.append({"combination": combo, "notebook": output, "run_dir": out})
+    if not jobs:
+        return records
     with ProcessPoolExecutor(max_workers=WORKERS, mp_context=get_context("spawn")) as pool:
         list(pool.map(_execute, jobs))
     return records

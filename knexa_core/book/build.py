@@ -113,12 +113,13 @@ def execute_chapters(profile_name: str, root: Path) -> list[Path]:
             bar.set_postfix_str(name)
             source = root / "notebooks" / f"{name}.py"
             params = chapter_parameters(profile, name, source, run_dir, root / "notebooks")
-            combos = batch.grid(profile, name)
-            if combos:  # every execution of the chapter writes into one artifact folder
+            combos, fixed = batch.grid(profile, name)
+            if combos:  # every execution of the chapter writes into one artifact folder, emptied first
+                shutil.rmtree(run_dir / name / "artifacts", ignore_errors=True)
                 params["artifacts_dir"] = os.path.relpath(run_dir / name / "artifacts", root / "notebooks")
                 own = [c for c in combos if all(params.get(k) == v for k, v in c.items())]
-                batches.extend(batch.run_batch(name, [c for c in combos if c not in own], params, source, run_dir,
-                                               root / "book" / "batch" / name, root / "notebooks"))
+                batches.extend(batch.run_batch(name, [c for c in combos if c not in own], {**params, **fixed}, source,
+                                               run_dir, root / "book" / "batch" / name, root / "notebooks"))
             (run_dir / name).mkdir(parents=True, exist_ok=True)
             resolved = resolve_parameters(notebooks.notebook_parameters(source), {"profile": profile_name, **params})
             save_run_info(run_dir / name / "run_info.json", resolved, seed=run_seed(resolved),
@@ -126,7 +127,7 @@ def execute_chapters(profile_name: str, root: Path) -> list[Path]:
             notebooks.execute(source, executed / f"{name}.ipynb", params, cwd=root / "notebooks")
             runs.append(run_dir / name)
     write_text(book_dir / "_generated" / "training_runs.md", batch.page(
-        next((n for n in names if batch.grid(profile, n)), "-"), batches, book_dir))
+        next((n for n in names if batch.grid(profile, n)[0]), "-"), batches, book_dir))
     return runs
 
 

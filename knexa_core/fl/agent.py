@@ -53,6 +53,8 @@ class Agent:
         self.train_set, self.val_set, self.config, self.seed, self.device = tuple(train), tuple(val), config, seed, device
         params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(params, lr=config.lr, betas=(0.9, 0.98), eps=1e-6, weight_decay=0.0)
+        # FP16 autocast on GPU needs loss scaling (small LoRA gradients underflow); a no-op on CPU
+        self.scaler = torch.amp.GradScaler("cuda", enabled=device.startswith("cuda"))
         self.steps_done = 0
         self.stats = {"train_tokens": 0, "train_seconds": 0.0, "generated_tokens": 0, "generate_seconds": 0.0}
         self.rng = torch.Generator().manual_seed(seed)
@@ -99,39 +101,49 @@ class Agent:
     def train_round(self, package: Sequence[tuple[str, str]] = (), alpha_kd: float = 0.0) -> float:
         """One round of local training, with AKD on ``package`` (prompt, teacher text) if given.
 
-        Returns the mean local loss of the round's micro-batches.
+        Each local micro-batch is paired with ``k = ceil(distill batches / local batches)`` package
+        micro-batches (cycling), so every epoch covers the whole package; the loss of a step is Eq. 2,
+        ``(1 − α_KD)·CE(local) + α_KD·CE(package)``. Returns the mean local loss of the round.
         """
         clock = time.perf_counter()
         self.model.train()
-        distill = [self.encode(p, t) for p, t in package]
-        distill_batches = self._batches(distill, shuffle=True) if distill else []
+        distill = self._batches([self.encode(p, t) for p, t in package], shuffle=True) if package else []
         losses, micro = [], 0
         for _ in range(self.config.local_epochs):
-            for batch in self._batches(self._train_examples, shuffle=True):
+            local_batches = self._batches(self._train_examples, shuffle=True)
+            k = math.ceil(len(distill) / len(local_batches)) if distill else 0
+            for batch in local_batches:
                 local = self._ce(batch)
                 loss = local
-                if distill_batches:
-                    kd = self._ce(distill_batches[micro % len(distill_batches)])
+                if distill:
+                    kd_batches = [distill[(micro * k + i) % len(distill)] for i in range(k)]
+                    kd = sum(self._ce(b) for b in kd_batches) / k
                     loss = (1.0 - alpha_kd) * local + alpha_kd * kd
-                (loss / self.config.accumulate).backward()
+                    self.stats["train_tokens"] += sum(len(e.input_ids) for b in kd_batches for e in b)
+                self.scaler.scale(loss / self.config.accumulate).backward()
                 losses.append(float(local.detach()))
                 self.stats["train_tokens"] += sum(len(e.input_ids) for e in batch)
-                if distill_batches:
-                    self.stats["train_tokens"] += sum(len(e.input_ids) for e in distill_batches[micro % len(distill_batches)])
                 micro += 1
                 if micro % self.config.accumulate == 0:
                     self._step()
         if micro % self.config.accumulate:
-            self._step()
+            self._step(self.config.accumulate / (micro % self.config.accumulate))  # a full-weight last step
         self.model.eval()
         self.stats["train_seconds"] += time.perf_counter() - clock
         return sum(losses) / max(1, len(losses))
 
-    def _step(self) -> None:
+    def _step(self, grad_scale: float = 1.0) -> None:
         for group in self.optimizer.param_groups:
             group["lr"] = self.config.lr * self._lr_factor()
-        torch.nn.utils.clip_grad_norm_([p for p in self.model.parameters() if p.requires_grad], 1.0)
-        self.optimizer.step()
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        self.scaler.unscale_(self.optimizer)
+        if grad_scale != 1.0:
+            for p in params:
+                if p.grad is not None:
+                    p.grad.mul_(grad_scale)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
         self.optimizer.zero_grad(set_to_none=True)
         self.steps_done += 1
 

@@ -41,7 +41,7 @@ class FederationConfig:
     micro_batch: int = 8              # Table 1: batch 8 ...
     accumulate: int = 4               # ... accumulated to 32
     local_epochs: int = 1             # Table 1: 1 local epoch per round
-    max_len: int = 256                # prompt + completion tokens kept
+    max_len: int = 1024               # prompt + completion tokens kept (long MBPP/HumanEval prompts fit)
     k_pairs: int = 3                  # pairs per round (6 clients: 3 disjoint pairs)
     kd_alpha_start: float = 0.2       # α_KD, linear over the rounds (Table 1)
     kd_alpha_end: float = 0.5
@@ -59,6 +59,7 @@ class FederationConfig:
     bandit_context: str = "concat"    # LinUCB pair context: "concat" (paper) | "interaction"
     bandit_lam: float = 1.0           # LinUCB ridge λ
     bandit_beta0: float = 1.0         # LinUCB exploration β0
+    bandit_beta_schedule: str = "decay"  # β_t = β0/√t as in the authors' release; "constant": Algorithm 1's fixed β
     threads: int = 0                  # torch CPU threads (0 = torch's default; 1 on CPU profiles, see PROFILES)
 
     @classmethod
@@ -85,14 +86,20 @@ class FederationConfig:
         bad = [n for n in positive if getattr(self, n) < 1]
         bad += ["final_samples (>= 10: Table 4 reports Pass@10)"] if self.final_samples < 10 else []
         bad += ["eval_problems"] if self.eval_problems < 0 else []
+        bad += [n for n in ("kd_alpha_start", "kd_alpha_end") if not 0.0 <= getattr(self, n) <= 1.0]
+        bad += [n for n in ("kd_t_start", "kd_t_end", "final_temperature", "bandit_beta0", "delta")
+                if not (0.0 <= getattr(self, n) < math.inf)]
+        bad += ["final_temperature (> 0: the final samples are drawn)"] if not self.final_temperature > 0 else []
         bad += [n for n in ("seed", "split_seed", "pretrain_steps", "k_pairs", "threads", "pretrain_corpus_files", "package_size")
                 if getattr(self, n) < 0]
         bad += [n for n in ("lr", "alpha", "gamma", "bandit_lam") if not (getattr(self, n) > 0 and math.isfinite(getattr(self, n)))]
         if bad:
-            raise ConfigError(f"training parameter(s) {bad} out of range; counts must be >= 1 (seeds >= 0), rates > 0")
+            raise ConfigError(f"training parameter(s) {bad} out of range; counts must be >= 1 (seeds >= 0), "
+                              "rates > 0, α_KD in [0, 1], temperatures, β0 and δ finite and >= 0")
         for name, allowed in (("data", ("study", "synthetic")), ("backbones", ("paper", "tiny")),
                               ("package_decoding", ("schedule", "greedy")),
-                              ("bandit_context", ("concat", "interaction"))):
+                              ("bandit_context", ("concat", "interaction")),
+                              ("bandit_beta_schedule", ("decay", "constant"))):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
         return self
@@ -129,13 +136,35 @@ PROFILES: dict[str, dict[str, Any]] = {
     # rounds (held-out Pass@1 0 for every client); 6 rounds (18 epochs) to fit the book's time budget;
     # packages of 32 prompts drawn per round, decoded greedily (sampling at T >= 1.5 ruins a package;
     # chapter 02 measures it); 48 new tokens cover every synthetic body; test Pass@1 every 3 rounds.
-    "cpu": (CPU := {"threads": 1, "data": "synthetic", "backbones": "tiny", "pretrain_steps": 150, "lr": 5e-3,
+    "cpu": (CPU := {"threads": 1, "data": "synthetic", "backbones": "tiny", "max_len": 256, "pretrain_steps": 150, "lr": 5e-3,
                     "accumulate": 1, "local_epochs": 3, "rounds": 6, "eval_every": 3, "package_size": 32,
                     "package_decoding": "greedy", "max_new_tokens": 48}),
     # the cpu profile with the paper's 20 rounds (params/cpu-full.yaml also runs 5 seeds per method)
     "cpu-full": {**CPU, "rounds": 20},
     # seconds: very small models, 2 rounds, 12 test problems (tests only; numbers mean nothing)
-    "smoke": {"threads": 1, "data": "synthetic", "backbones": "tiny", "tiny_hidden": 64, "tiny_layers": 2, "tiny_ffn": 128,
+    "smoke": {"threads": 1, "data": "synthetic", "backbones": "tiny", "max_len": 256, "tiny_hidden": 64, "tiny_layers": 2, "tiny_ffn": 128,
               "tiny_rank": 4, "pretrain_steps": 2, "pretrain_corpus_files": 8, "rounds": 2, "lr": 2e-3,
               "accumulate": 1, "max_new_tokens": 16, "eval_problems": 12, "package_size": 16},
 }
+
+
+# Choices the paper leaves open or that this implementation makes, shown in chapter 02 with every run.
+CHOICES: tuple[tuple[str, str, str], ...] = (
+    ("Eq. 3 constants", "γ = 1, δ = 0.001 per KB", "the paper gives none; the CPM z-scores rewards, so only δ/γ matters"),
+    ("Eq. 3 losses", "student's validation loss before and after its whole round",
+     "the round's local training is in the difference too, and the validation set covers the student's own "
+     "categories, so the reward mostly credits local progress"),
+    ("LinUCB β", "β_t = β0/√t (bandit_beta_schedule)", "the authors' release; Algorithm 1 keeps β constant"),
+    ("optimizer extras", "gradient clipping at norm 1, no weight decay", "Table 1 names AdamW only"),
+    ("tiny backbones", "final layer norm trained with the adapter", "the loss stalls without it on tiny bases"),
+    ("final samples", "10 per problem at temperature 0.8", "the paper does not give its sampling temperature"),
+    ("seeds", "the split is fixed (split_seed 42); seeds change adapters, data order, sampling, pairing",
+     "intervals over seeds leave out the variance of the split"),
+)
+
+
+def departures(config: FederationConfig) -> list[dict[str, Any]]:
+    """Every parameter of ``config`` that differs from the paper profile, with both values."""
+    paper = FederationConfig.for_profile("paper")
+    return [{"parameter": k, "this run": v, "paper": getattr(paper, k)}
+            for k, v in config.to_dict().items() if v != getattr(paper, k) and k not in ("method", "seed")]

@@ -30,7 +30,7 @@ from knexa_core.fl.evaluate import Score, score
 from knexa_core.fl.federation import Federation, build_federation, derived_seed
 from knexa_core.fl.methods import METHODS, pairing_policy
 from knexa_core.fl.rounds import GEN_FINAL, GEN_TEST, GEN_VAL, RoundRecord, base_row, run_round
-from knexa_core.io import read_json, write_csv
+from knexa_core.io import check_writable, read_json, write_csv
 from knexa_core.progress import progress
 
 
@@ -74,11 +74,17 @@ def initial_rows(fed: Federation) -> tuple[list[dict[str, Any]], list[Score]]:
 
 def run_federation(config: FederationConfig, out_dir: str | Path | None = None, roster: str | Path | None = None,
                    cache: Path | None = None, on_round: Callable[[RoundRecord], None] | None = None) -> FederationResult:
-    """Run ``config`` end to end; write its artifacts under ``out_dir`` when given."""
+    """Run ``config`` end to end; write its artifacts under ``out_dir`` when given.
+
+    An output folder that cannot be written is an error before any training.
+    """
+    if out_dir is not None:
+        check_writable(Path(out_dir) / ".knexa-train.lock")
     clock = time.perf_counter()
     fed = build_federation(config, roster, cache)
     built = time.perf_counter() - clock
-    matcher = pairing_policy(config.method, config.seed, config.bandit_context, config.bandit_lam, config.bandit_beta0)
+    matcher = pairing_policy(config.method, config.seed, config.bandit_context, config.bandit_lam, config.bandit_beta0,
+                             config.bandit_beta_schedule)
     normalizer = RewardNormalizer()
     rows, initial = initial_rows(fed)
     records = []
@@ -143,15 +149,17 @@ def client_rows(fed: Federation, result: FederationResult) -> list[dict[str, Any
 
 def category_rows(fed: Federation, result: FederationResult) -> list[dict[str, Any]]:
     """Greedy Pass@1 per client and category, before and after training, with the client's share of it."""
-    from knexa_core.data.categories import CATEGORIES
+    from knexa_core.data.categories import CATEGORIES, category_histogram
 
     tests = {p.category for p in fed.test_set}
     out = []
     for i, agent in enumerate(fed.agents):
-        held = fed.states[i].histogram
+        held = fed.states[i].histogram  # train + val: the profile's histogram
+        trained = category_histogram(agent.train_set)
         for k, cat in enumerate(CATEGORIES):
             if cat in tests:
                 out.append({"client": agent.id, "category": cat, "held_share": round(float(held[k]) / float(sum(held)), 6),
+                            "train_share": round(float(trained[k]) / float(sum(trained)), 6),
                             "base_pass1": round(result.initial[i].by_category[cat], 6),
                             "final_pass1": round(result.final_greedy[i].by_category[cat], 6)})
     return out
@@ -181,6 +189,7 @@ def _write_run(fed: Federation, result: FederationResult, out: Path) -> dict[str
                   codebleu=averages["codebleu"], parameters=c.to_dict(), per_round=uniform_rows(result.rows),
                   per_client=client_rows(fed, result), tag=f"seed{c.seed}")
     main_path = layout.run_file(out, name, len(fed.agents), f"seed{c.seed}")
+    main_path.unlink(missing_ok=True)  # a crash below leaves no main file beside new richer files
     cats_rows = category_rows(fed, result)  # written before the main file, which readers count last
     cats = write_csv(layout.sidecar(main_path, "_categories.csv"), cats_rows, list(cats_rows[0]))
     if c.method == "knexa_fl":

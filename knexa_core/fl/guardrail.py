@@ -303,7 +303,7 @@ class Guardrail:
     Parameters
     ----------
     private_solutions : the reference completions of the teacher's own train split.
-    min_copy_tokens : a shared run of this many normalized tokens is a copy (default 24).
+    min_copy_tokens : a shared run of this many normalized tokens is a copy (default 32).
     min_solution_tokens : a whole private solution of at least this many tokens inside an item is
         a copy, even when shorter than ``min_copy_tokens`` (default 12).
     """
@@ -354,7 +354,7 @@ class Guardrail:
         flagged = dropped = 0
         for item in items:
             if not isinstance(item, str):
-                raise TypeError(f"package items must be strings, got {type(item).__name__}")
+                raise ConfigError(f"package items must be strings, got {type(item).__name__}; decode completions before the guardrail")
             findings = find_secrets(item)
             copied = self.copies_private(item)
             rules = {f.rule for f in findings} | ({COPY_RULE} if copied else set())

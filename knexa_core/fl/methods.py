@@ -40,7 +40,8 @@ def table_name(method: str) -> str:
 
 
 def pairing_policy(method: str, seed: int, context: str = "concat", lam: float = 1.0,
-                   beta0: float = 1.0) -> Matcher | None:
+                   beta0: float = 1.0, beta_schedule: str = "decay") -> Matcher | None:
     """The matcher of ``method`` (None for LocalOnly), seeded by the run."""
     name = METHODS[check_method(method)][0]
-    return None if name is None else make_matcher(name, seed, context=context, lam=lam, beta0=beta0)
+    return None if name is None else make_matcher(name, seed, context=context, lam=lam, beta0=beta0,
+                                                  beta_schedule=beta_schedule)

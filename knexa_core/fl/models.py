@@ -56,11 +56,15 @@ def load_lora_model(location: str, family: str, rank: int, seed: int, train_fina
 
     hf_logging.set_verbosity_error()  # no "loading weights" bars or config notices on the book's pages
     hf_logging.disable_progress_bar()
-    tokenizer = AutoTokenizer.from_pretrained(location)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location)
+        model = AutoModelForCausalLM.from_pretrained(location, dtype=torch.float32)
+    except OSError as exc:  # no network and no local cache, a wrong name, a broken folder
+        raise ConfigError(f"cannot load the backbone {location!r} ({str(exc).splitlines()[0]}); the paper profile "
+                          "needs the Hugging Face hub or its cache (HF_HOME); smoke and cpu build tiny models here") from None
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
-    model = AutoModelForCausalLM.from_pretrained(location, dtype=torch.float32)
     torch.manual_seed(seed)
     model = get_peft_model(model, lora_config(family, rank, train_final_norm)).to(device)
     model.eval()

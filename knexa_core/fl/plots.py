@@ -31,13 +31,13 @@ def learning_curves(rows: pd.DataFrame) -> plt.Figure:
 
 
 def category_heatmap(cats: pd.DataFrame) -> plt.Figure:
-    """Final greedy Pass@1 per client (rows) and category (columns); dots mark held categories."""
+    """Final greedy Pass@1 per client (rows) and category (columns); dots mark categories it trains on."""
     final = cats.pivot(index="client", columns="category", values="final_pass1")
-    held = cats.pivot(index="client", columns="category", values="held_share")
+    held = cats.pivot(index="client", columns="category", values="train_share")
     fig, ax = plt.subplots(figsize=(8, 3.4))
     im = ax.imshow(final.to_numpy(), vmin=0, vmax=1, cmap="viridis", aspect="auto")
     ys, xs = np.nonzero(held.to_numpy() > 0)
-    ax.scatter(xs, ys, s=14, c="white", edgecolors="black", linewidths=0.5, label="held by the client")
+    ax.scatter(xs, ys, s=14, c="white", edgecolors="black", linewidths=0.5, label="in the client's training data")
     ax.set_xticks(range(len(final.columns)), final.columns, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(len(final.index)), final.index)
     ax.legend(loc="upper right", bbox_to_anchor=(1.0, 1.25), fontsize=8)

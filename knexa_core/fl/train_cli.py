@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``knexa train``."""
     parser.add_argument("--profile", default="cpu", choices=list(PROFILES), help="named parameter set (default cpu)")
     parser.add_argument("--method", default="knexa_fl", choices=list(METHODS), help="pairing policy (default knexa_fl)")
-    parser.add_argument("--rounds", type=int, help="collaboration rounds (default: the profile's, 20)")
+    parser.add_argument("--rounds", type=int, help="collaboration rounds (default: the profile's: cpu 6, paper 20)")
     parser.add_argument("--seed", type=int, default=42, help="run seed (default 42)")
     parser.add_argument("--out", required=True, help="artifact folder (created; shared by several runs)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -46,7 +46,11 @@ def parse_overrides(items: list[str]) -> dict:
 
 
 def config_from_args(args: argparse.Namespace) -> FederationConfig:
-    overrides = parse_overrides(args.set) | {"method": args.method, "seed": args.seed}
+    overrides = parse_overrides(args.set)
+    for name in ("method", "seed", "rounds"):
+        if name in overrides:
+            raise ConfigError(f"--set {name}=... : use --{name} instead")
+    overrides |= {"method": args.method, "seed": args.seed}
     if args.rounds is not None:
         overrides["rounds"] = args.rounds
     return FederationConfig.for_profile(args.profile, **overrides)
