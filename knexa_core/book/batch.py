@@ -64,7 +64,7 @@ def run_batch(name: str, combos: list[dict[str, Any]], base: Mapping[str, Any], 
               executed_dir: Path, cwd: Path) -> list[dict[str, Any]]:
     """Execute ``source`` once per combination (``base`` parameters updated by it); return the records."""
     known = notebooks.notebook_parameters(source)
-    unknown = sorted({k for c in combos for k in c} | set(base) - set(known))
+    unknown = sorted(({k for c in combos for k in c} | set(base)) - set(known))
     if unknown:
         raise BuildError(f"batches.{name} names parameters the notebook does not have: {unknown}")
     jobs, records = [], []
