@@ -115,7 +115,7 @@ display(Markdown(status))
 # %% [markdown]
 # Every missing method is listed with the file or log line the layout expects, what was found
 # instead, and how to produce it. The federated-training chapter produces the runs
-# (`knexa train --method <name>` comes with that chapter); any directory in the paper's layout,
+# (`knexa train --method <name>`, chapter 02); any directory in the paper's layout,
 # for example the `artifacts/` folder of the authors' release, can be recomputed instead by setting
 # `artifacts_dir` (`papermill ... -p artifacts_dir /path/to/artifacts`) or with
 # `knexa reproduce --artifacts DIR`.
@@ -203,12 +203,13 @@ else:
 # - The baseline driver samples n = 5 completions per problem, so its Pass@10 cannot differ from
 #   its Pass@5.
 #
-# Recomputing the authors' directory therefore reproduces the reported table from the numbers
-# stored in it; it does not re-measure them. Re-measuring is the job of the federated-training
-# chapter, whose runs this chapter reads by default.
+# Pointed at the authors' directory, this chapter would therefore reproduce the reported table
+# from the numbers stored in it, not re-measure them (this build did not read that directory: it
+# read the folder named above). Re-measuring is the job of the federated-training chapter, whose
+# runs this chapter reads by default.
 #
-# **Summary.** Matching numbers from the authors' artifacts confirm that the table was copied
-# faithfully from those files, not how the files were produced.
+# **Summary.** Numbers recomputed from the authors' artifacts could only confirm that the table
+# was copied faithfully from those files, not how the files were produced.
 
 # %% [markdown]
 # ## Saved outputs
