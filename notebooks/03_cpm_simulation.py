@@ -492,7 +492,7 @@ cost more than they bring for products this small on a busy 2-core machine, so
 # %%
 rows = findings.comparison_rows(gain, tables["summary"], linear, focus)
 save_comparisons(out, rows)
-pd.DataFrame(rows)[["quantity", "reported", "obtained", "note"]]
+pd.DataFrame(rows)[["quantity", "reported", "obtained", "note"]].set_index("quantity")  # no numeric index column
 
 # %% [markdown]
 # **Summary.** The release's script that reproduces the paper's synthetic-study numbers exactly
