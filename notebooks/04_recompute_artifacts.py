@@ -170,7 +170,9 @@ gain_text = f"{100 * gain:.1f}%" if gain is not None else (
 prose(f"""
 The paper summarises Table 4 as a relative Pass@1 gain of KNEXA-FL over Random-P2P of about 50%;
 its rounded table gives {100 * reported:.1f}% (KNEXA-FL's reported Pass@1 divided by Random-P2P's,
-minus one). From the artifacts at hand the gain is {gain_text}.
+minus one). From the artifacts at hand the gain is {gain_text}. It compares one run per method
+(the selection rule above), so it carries no interval: when the folder holds several seeds, the
+paired per-seed comparison of the training chapter is the one to read.
 """)
 
 # %% [markdown]
