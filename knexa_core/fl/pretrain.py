@@ -10,6 +10,7 @@ defines it (family, sizes, steps, seed, corpus, library versions), and loaded ba
 from __future__ import annotations
 
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -49,39 +50,50 @@ def cache_key(family: str, size: TinySize, spec: PretrainSpec, digest: str) -> s
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=4)
+def _corpus(n_files: int) -> tuple[tuple[str, ...], str]:
+    """The corpus texts and their sha256, read once per process (every client and probe asks)."""
+    texts = tuple(corpus_texts(corpus_files(n_files or None)))
+    return texts, corpus_digest(texts)
+
+
+def base_dir(family: str, size: TinySize, spec: PretrainSpec, root: Path | None = None) -> Path:
+    """Where the tiny base of ``family`` is cached (named by :func:`cache_key`)."""
+    return (root or cache_root()) / f"tiny-{family}-{cache_key(family, size, spec, _corpus(spec.corpus_files)[1])}"
+
+
 def tiny_base(family: str, size: TinySize = TinySize(), spec: PretrainSpec = PretrainSpec(),
               root: Path | None = None) -> Path:
     """The folder of the pretrained tiny base of ``family`` (built and cached on first use)."""
-    texts = corpus_texts(corpus_files(spec.corpus_files or None))
-    dest = (root or cache_root()) / f"tiny-{family}-{cache_key(family, size, spec, corpus_digest(texts))}"
+    dest = base_dir(family, size, spec, root)
     if (dest / "config.json").is_file():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     with open(dest.with_name(dest.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a concurrent run building the same base: wait, then load it
         if not (dest / "config.json").is_file():
-            _build(family, size, spec, texts, dest)
+            _build(family, size, spec, _corpus(spec.corpus_files)[0], dest)
     return dest
 
 
 def pretrain_all(families: list[str], size: TinySize, spec: PretrainSpec, root: Path | None = None) -> None:
     """Build the bases of ``families``, first those no concurrent process is building (non-blocking
     locks), so two book workers pretrain different families at the same time."""
-    texts = corpus_texts(corpus_files(spec.corpus_files or None))
-    root = root or cache_root()
-    root.mkdir(parents=True, exist_ok=True)
     for family in dict.fromkeys(families):
-        dest = root / f"tiny-{family}-{cache_key(family, size, spec, corpus_digest(texts))}"
+        dest = base_dir(family, size, spec, root)
+        if (dest / "config.json").is_file():
+            continue
+        dest.parent.mkdir(parents=True, exist_ok=True)
         with open(dest.with_name(dest.name + ".lock"), "w") as lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 continue  # another process builds it; tiny_base waits for it later
             if not (dest / "config.json").is_file():
-                _build(family, size, spec, texts, dest)
+                _build(family, size, spec, _corpus(spec.corpus_files)[0], dest)
 
 
-def _build(family: str, size: TinySize, spec: PretrainSpec, texts: list[str], dest: Path) -> None:
+def _build(family: str, size: TinySize, spec: PretrainSpec, texts: tuple[str, ...], dest: Path) -> None:
     tokenizer = train_tokenizer(texts, TINY_VOCAB[family])
     model = _pretrain(family, size, spec, tokenizer, texts)
     staging = dest.with_name(dest.name + f".tmp{os.getpid()}")
