@@ -186,9 +186,10 @@ def test_full_smoke_book_build_passes_browser_check(tmp_path: Path) -> None:
 
 def test_banner_names_the_profile_in_a_generated_config(tmp_path: Path) -> None:
     from knexa_core.book import banner
+    from knexa_core.book.config import write_config
 
     shutil.copy(ROOT / "book" / "_config.yml", tmp_path / "_config.yml")
-    config = yaml.safe_load(banner.write_config(tmp_path, "smoke").read_text())
+    config = yaml.safe_load(write_config(tmp_path, "smoke").read_text())
     assert "<strong>Not a result</strong>" in config["html"]["announcement"]
     assert config["title"] == yaml.safe_load((ROOT / "book" / "_config.yml").read_text())["title"]
     assert "Not a result" not in banner.banner("cpu")

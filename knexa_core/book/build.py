@@ -5,7 +5,8 @@ Steps (chapter "How to run" of the book's front page):
    parameters of ``params/<profile>.yaml`` into ``book/chapters/<name>.ipynb`` (git-ignored); its
    outputs and ``run_info.json`` (parameters, seed, versions, git revision) go to ``runs/<profile>/<name>/``;
 2. the reported-vs-obtained table and the reproducibility page are generated from those runs;
-3. Jupyter Book v1 builds ``book/_build/html`` with warnings as errors;
+3. Jupyter Book v1 builds ``book/_build/html`` with warnings as errors, from a generated
+   ``_config.yml`` that adds the profile banner and the repository link (``config``, ``repository``);
 4. the site is link-checked and rendered in headless Chromium (``book/_build/screenshot.png``).
 """
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Any, Iterator
 import yaml
 from tqdm.std import tqdm
 
-from knexa_core.book import banner, batch, browser, notebooks, report
+from knexa_core.book import batch, browser, notebooks, report, repository
+from knexa_core.book.config import write_config
 from knexa_core.progress import quiet_progress
 from knexa_core.data.loaders import HOW_TO_SUPPLY, resolve_mbpp_path
 from knexa_core.data.mbpp_hub import hub_mbpp_path
@@ -192,12 +194,17 @@ def build_html(book_dir: Path, config: Path | None = None) -> Path:
 
 
 def build_book(profile_name: str = DEFAULT_PROFILE, root: Path | None = None, check: bool = True) -> Path:
-    """Execute the chapters, build the HTML and (``check``) run the browser check; return index.html."""
+    """Execute the chapters, build the HTML and (``check``) run the browser check; return index.html.
+
+    The generated configuration (banner, repository link) is written first, so a bad
+    ``KNEXA_REPOSITORY_URL`` or profile stops the build before any chapter runs.
+    """
     root = root or repo_root()
     book_dir = root / "book"
+    site_config = write_config(book_dir, profile_name, repository.resolve(root))
     runs = execute_chapters(profile_name, root)
     write_generated_pages(book_dir, profile_name, runs)
-    html = build_html(book_dir, banner.write_config(book_dir, profile_name))
+    html = build_html(book_dir, site_config)
     if check:
         shot = browser.check_site(html, toc_pages(book_dir), book_dir / "_build" / "screenshot.png")
         print(f"browser check passed; screenshot: {shot}")
