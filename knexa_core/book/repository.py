@@ -35,8 +35,8 @@ PATH_TO_BOOK = "book"  # the book's folder inside the repository (for the theme'
 # in that order (header_buttons.update_context_with_repository_info), and so do we.
 PROVIDERS = ("bitbucket", "github", "gitlab")
 ISSUE_PROVIDERS = ("github", "gitlab")
-HOW_TO_SET = (f"set {ENV_URL}=https://github.com/<owner>/<name> (or give the clone a GitHub or GitLab "
-              "`origin` remote) and rebuild")
+HOW_TO_SET = (f"set `{ENV_URL}=https://github.com/<owner>/<name>` (or give the clone a GitHub or GitLab "
+              "`origin` remote) and rebuild")  # Markdown: in code, so <owner> is not read as an HTML tag
 _SEGMENT = re.compile(r"[A-Za-z0-9_.~-]+")
 _HOST = re.compile(r"[A-Za-z0-9.-]+")
 _SCP = re.compile(r"(?:[^@/:\s]+@)?(?P<host>[^@/:\s]+):(?!//)(?P<path>[^\s]+)")  # [user@]host:owner/name
