@@ -221,3 +221,12 @@ def test_front_page_status_says_how_far_a_recomputation_goes() -> None:
     status = {r["item"]: r["status"] for r in report.reproduces_rows(rows)}
     assert status["Table 4"] == "recomputed (4 of the 6 methods; tiny backbones)"
     assert status["Table 5"] == "not yet"
+
+
+def test_every_named_profile_has_a_banner() -> None:
+    from knexa_core.book import banner
+
+    profiles = sorted(p.stem for p in (ROOT / "params").glob("*.yaml"))
+    assert "cpu-full" in profiles
+    for profile in profiles:
+        assert profile in banner.banner(profile)

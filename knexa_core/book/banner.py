@@ -13,6 +13,8 @@ BANNERS = {
              "no number of this build is comparable with the paper's.",
     "cpu": "<strong>cpu</strong> profile: small experiments on a 2-core CPU; the paper's setting is the "
            "<code>paper</code> profile.",
+    "cpu-full": "<strong>cpu-full</strong> profile: the cpu experiments with the paper's 20 rounds and more "
+                "seeds on a 2-core CPU; the paper's setting is the <code>paper</code> profile.",
     "paper": "<strong>paper</strong> profile: the paper's setting.",
 }
 
