@@ -92,7 +92,7 @@ def test_same_seed_same_bytes_other_seed_other_instances(everything):
     assert dumps_json([p.to_dict() for p in again[0] + again[1]]) == dumps_json([p.to_dict() for p in everything])
     other = synthetic_problems(51, 7)
     assert sum(a == b for a, b in zip(other, everything)) == 0
-    # small name and constant spaces: some prompts recur across seeds (measured 66 of 612), tests differ
+    # small name and setting spaces: some prompts recur across seeds (measured 50 of 612), tests differ
     assert len({p.prompt for p in other} & {p.prompt for p in everything}) < len(everything) // 5
     assert synthetic_problems(5, 42) == everything[:60]  # more problems only append
 
@@ -170,3 +170,15 @@ def test_split_of_the_synthetic_pool():
     skewed, uniform = mean_pairwise_js(split.client_histograms()), mean_pairwise_js(iid.client_histograms())
     assert manifest["js_divergence"]["mean_pairwise"] == round(skewed, 6)
     assert skewed > 0.5 and skewed > 4 * uniform  # measured: 0.82 vs 0.07
+
+
+def test_bodies_are_unique_and_each_family_uses_a_few_settings(everything):
+    from knexa_core.data.synthetic import N_SETTINGS
+
+    assert len({p.reference for p in everything}) == len(everything)  # no test answer is a transfer answer
+    by_family: dict[str, set] = {}
+    for p in everything:
+        digits = tuple(re.findall(r"-?\d+|'[^']*'", docstring(p)))  # a family's settings show in its wording
+        by_family.setdefault(template_of(p).key, set()).add(digits)
+    assert max(len(s) for s in by_family.values()) <= N_SETTINGS
+    assert min(len(s) for s in by_family.values()) >= 2  # held-out problems still vary the constants

@@ -17,6 +17,16 @@ another family of the same category or with other constants, so neither copying 
 guessing the family is enough. Constants the body needs appear in the docstring as numbers or
 characters, so a model that knows the family can copy them.
 
+Why a few settings, and no two problems with the same body: a family's instances draw their
+constants from a bank of :data:`N_SETTINGS` settings and their argument names from
+:data:`N_ARG_NAMES` tuples, and no two problems (pool and transfer pool together) share a
+reference body. A held-out problem therefore always asks for a *combination* of argument names
+and constants that no training or transfer problem has, while each value it needs has been seen.
+With unbounded constants the tiny models of the ``cpu`` profile learned each family's body but
+not to copy an arbitrary constant from the docstring (measured: the held-out failures were wrong
+constants and argument names, on bodies of the right shape), which ~45 training problems per
+client cannot teach; and unique bodies keep a transfer-set answer from ever being a test answer.
+
 Problems are ``"Synthetic/<n>"`` with the categories interleaved (0 = the first ``strings``
 problem, 1 = the first ``lists`` problem, ...). Category k's instances come from the random stream
 ``(seed, k)`` one after another, so a larger ``n_per_category`` only appends problems. No two
@@ -42,6 +52,8 @@ PREFIX = "Synthetic/"
 N_POOL_PER_CATEGORY = 40  # 480 study problems (>= the paper's 464)
 N_TRANSFER_PER_CATEGORY = 11  # 132 transfer candidates (>= the paper's 128)
 MAX_TRIES = 200  # redraws of a colliding instance before giving up
+N_SETTINGS = 5  # constant settings per family (drawn once per family and seed); see "Why a few settings"
+N_ARG_NAMES = 4  # argument-name tuples per family (the first ones of the template's list)
 BY_CATEGORY: dict[str, tuple[Template, ...]] = {c: tuple(t for t in TEMPLATES if t.category == c)
                                                for c in CATEGORIES}
 BY_NAME: dict[str, Template] = {name: t for t in TEMPLATES for name in t.names}  # names are unique
@@ -84,11 +96,36 @@ def check_code(fname: str, cases: Sequence[tuple], expected: Sequence[Any]) -> s
     return f"\n\ndef check(candidate):\n{asserts}\n\ncheck({fname})\n"
 
 
-def draw_instance(template: Template, rng: np.random.Generator) -> dict[str, Any]:
-    """Names, constants and test inputs of one instance of ``template``."""
+def settings_bank(template: Template, rng: np.random.Generator, n: int = N_SETTINGS) -> list[dict[str, Any]]:
+    """``n`` distinct constant settings of ``template`` (fewer if it has fewer), in drawing order."""
+    bank: list[dict[str, Any]] = []
+    for _ in range(MAX_TRIES):
+        consts = template.consts(rng)
+        if consts not in bank:
+            bank.append(consts)
+        if len(bank) == n:
+            break
+    return bank
+
+
+def arg_names_for(template: Template, bank_size: int) -> tuple[tuple[str, ...], ...]:
+    """The first :data:`N_ARG_NAMES` argument-name tuples, more when a family with few settings
+    would otherwise have fewer distinct bodies than the default pools need (+ 3 spare)."""
+    families = len(BY_CATEGORY[template.category])
+    needed = -(-(N_POOL_PER_CATEGORY + N_TRANSFER_PER_CATEGORY) // families)
+    count = min(N_ARG_NAMES, len(template.args))
+    while count < len(template.args) and bank_size * count < needed + 3:
+        count += 1
+    return template.args[:count]
+
+
+def draw_instance(template: Template, rng: np.random.Generator, bank: Sequence[dict[str, Any]] | None = None,
+                  arg_names: Sequence[tuple[str, ...]] | None = None) -> dict[str, Any]:
+    """Names, constants (one of ``bank``'s settings, or freshly drawn) and test inputs of one instance."""
     fname = template.names[int(rng.integers(len(template.names)))]
-    args = template.args[int(rng.integers(len(template.args)))]
-    consts = template.consts(rng)
+    arg_names = arg_names or template.args
+    args = arg_names[int(rng.integers(len(arg_names)))]
+    consts = bank[int(rng.integers(len(bank)))] if bank else template.consts(rng)
     return {"fname": fname, "args": args, "consts": consts, "cases": template.inputs(rng, consts)}
 
 
@@ -112,18 +149,21 @@ def _category_problems(k: int, n: int, seed: int) -> list[Problem]:
     """The first ``n`` problems of category ``CATEGORIES[k]``, numbered with the categories interleaved."""
     templates = BY_CATEGORY[CATEGORIES[k]]
     rng = np.random.default_rng([seed, k])
-    seen: set[str] = set()
+    banks = [settings_bank(t, rng) for t in templates]
+    names = [arg_names_for(t, len(b)) for t, b in zip(templates, banks)]  # not n: more only appends
+    seen: set[str] = set()  # reference bodies (so prompts are unique too)
     out = []
     for j in range(n):
-        template = templates[j % len(templates)]  # families in turn: each equally often
+        f = j % len(templates)  # families in turn: each equally often
+        template = templates[f]
         for _ in range(MAX_TRIES):
-            problem = build_problem(template, draw_instance(template, rng), j * len(CATEGORIES) + k)
-            if problem is not None and problem.prompt not in seen:
+            problem = build_problem(template, draw_instance(template, rng, banks[f], names[f]), j * len(CATEGORIES) + k)
+            if problem is not None and problem.reference not in seen:
                 break
         else:
-            raise DataError(f"template {template.key}: no new instance with discriminating tests in "
-                            f"{MAX_TRIES} draws; add names, constants or inputs, or ask for fewer problems")
-        seen.add(problem.prompt)
+            raise DataError(f"template {template.key}: no instance with a new body and discriminating tests in "
+                            f"{MAX_TRIES} draws; add argument names or settings, or ask for fewer problems")
+        seen.add(problem.reference)
         out.append(problem)
     return out
 
@@ -139,7 +179,7 @@ def synthetic_problems(n_per_category: int, seed: int) -> tuple[Problem, ...]:
     Returns
     -------
     tuple of Problem
-        ``"Synthetic/0"`` ... ``"Synthetic/<12 n - 1>"``, ``source="synthetic"``, prompts unique.
+        ``"Synthetic/0"`` ... ``"Synthetic/<12 n - 1>"``, ``source="synthetic"``, bodies (so prompts) unique.
     """
     if isinstance(n_per_category, bool) or not isinstance(n_per_category, int) or n_per_category < 0:
         raise DataError(f"n_per_category must be a non-negative integer, got {n_per_category!r}")
@@ -170,5 +210,6 @@ def synthetic_parameters(seed: int, n_pool: int = N_POOL_PER_CATEGORY,
     """The generator's parameters and a sha256 of the template table (for manifests)."""
     table = [[t.key, t.category, list(t.names), [list(a) for a in t.args], t.doc, t.body] for t in TEMPLATES]
     return {"generator": "knexa_core.data.synthetic", "seed": seed, "pool_per_category": n_pool,
-            "transfer_per_category": n_transfer, "templates": len(TEMPLATES),
+            "transfer_per_category": n_transfer, "templates": len(TEMPLATES), "settings_per_family": N_SETTINGS,
+            "argument_names_per_family": N_ARG_NAMES,
             "templates_sha256": hashlib.sha256(dumps_json(table).encode()).hexdigest()}

@@ -44,10 +44,10 @@ def distillation_check(choice: BackboneChoice, category: str = "math", epochs: i
     """Run the three steps above; returns the Pass@1 values (fractions)."""
     if category not in CATEGORIES:
         raise ConfigError(f"unknown category {category!r}: choose one of {', '.join(CATEGORIES)}")
-    problems = synthetic_problems(40, seed=1000 + seed)
+    problems = synthetic_problems(51, seed=1000 + seed)  # 51 per category: the most with unique bodies
     c = [p for p in problems if p.category == category]
     others = [p for p in problems if p.category != category][:40]
-    train_c, package_prompts, held_out = c[:16], c[16:32], c[32:]
+    train_c, package_prompts, held_out = c[:24], c[24:39], c[39:]  # 6 / ~4 / 3 per family
     config = TrainConfig(lr=lr, micro_batch=8, accumulate=1, total_rounds=epochs)
     teacher = _agent("qwen", choice, train_c, seed, config, "teacher")
     student = _agent("pythia", choice, others, seed + 1, config, "student")
