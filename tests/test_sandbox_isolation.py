@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from knexa_core.eval import memcap
 from knexa_core.eval.attacks import ATTACKS, FORGES, IN_PROCESS, ISOLATED, KNOWN_OPEN, run_attacks
 from knexa_core.eval.isolation import TMPFS_BYTES, isolation
 from knexa_core.eval.sandbox import Limits, run_isolated, run_program, server_memory, shutdown_servers
@@ -186,6 +187,11 @@ def test_a_killed_harness_leaves_nothing_in_tmp(tmp_path):
     time.sleep(0.5)
     assert _sandbox_tmp_leftovers() - before == set()
     assert children and [c for c in children if c.is_running() and c.status() != "zombie"] == []
+    groups = memcap.probe()[0]
+    if groups is not None:  # its memory cgroups go when the next server of any harness starts
+        shutdown_servers()
+        assert run_program("pass").passed
+        assert not (groups.own / f"{memcap.GROUP_PREFIX}{proc.pid}").exists()
 
 
 FALLBACK = """

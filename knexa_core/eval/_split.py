@@ -1,8 +1,8 @@
 """The isolated verdict: the tests run where the candidate never runs (see :mod:`.sandbox`).
 
-Part of the sandbox server's text (``isolation.server_source``: ``_guard.py``, ``_plain.py``, this
-file and ``_child.py`` run as one ``python -c`` program; the helpers named here are defined there).
-For a request with ``tests``:
+Part of the sandbox server's text (``isolation.server_source``: ``_guard.py``, ``_plain.py``,
+``_reap.py``, this file and ``_child.py`` run as one ``python -c`` program; the helpers named here
+are defined there). For a request with a trusted part (prefix, tests, called names):
 
 - the server forks the *candidate*, which executes the untrusted module (prefix + completion)
   under the usual limits and guard, then answers calls ``(name, args, kwargs)`` on a pipe, each
@@ -10,19 +10,20 @@ For a request with ``tests``:
 - the server itself is the *tester*: it executes the trusted prefix and tests in a fresh namespace
   with each called name bound to a proxy that sends the call to the candidate and decodes the
   answer into fresh plain objects, while it keeps reading the candidate's output, all under the
-  run's wall-clock deadline. No candidate code ever runs in the server (and the server is not
-  dumpable and, as init of its PID namespace, ignores the candidate's signals), so nothing the
-  candidate does (frames, ``gc``, patched builtins, descriptors, ``/proc/self/mem``, an object
-  equal to everything) reaches the verdict, which never leaves the server but in its answer.
+  run's wall-clock deadline (``select`` while waiting, an alarm while the tests compute). No
+  candidate code ever runs in the server, which is not dumpable and, as init of its PID
+  namespace, ignores the candidate's signals (but for ``SIGALRM`` while the tests run, which
+  only ends that run as a timeout); so nothing the candidate does (frames, ``gc``, patched
+  builtins, descriptors, ``/proc/self/mem``, an object equal to everything) reaches the verdict.
 
-The trusted part of a request is read from the server's stdin only after the candidate is forked,
-and the tests' namespace is cleared after the verdict, so the candidate finds no tests in the
-memory it inherits through Python objects (frames, ``gc``); remnants of earlier requests in freed
-memory remain readable with ``ctypes`` (appendix A1). A candidate that dies or exits during a
-call makes that call raise. Tests that build objects of
-the candidate's own classes (3 of MBPP's 974 problems) cannot be checked this way. Running the
-tests in the server instead of a second forked process saves a process per program (its fork,
-its copy-on-write faults, its exit) and two wake-ups.
+The trusted part is read from the server's stdin only after the candidate is forked, and the
+tests' namespace is cleared after the verdict, so the candidate finds no tests through the Python
+objects it inherits (frames, ``gc``); remnants of earlier requests in freed memory remain
+readable with ``ctypes`` (appendix A1). A candidate that dies or exits during a call makes that
+call raise. Tests that build objects of the candidate's own classes (3 of MBPP's 974 problems)
+cannot be checked this way. Running the tests in the server instead of in a second forked
+process saves a process per program (its fork, its copy-on-write faults, its exit) and two
+wake-ups: the isolated verdict costs about what a whole program in one process costs.
 """
 import builtins
 import io as _io
@@ -185,32 +186,29 @@ def _on_alarm(signum, frame):
     raise _Deadline()
 
 
-def _test(req, channel):
-    """Run the trusted prefix and tests against the candidate; ``(kind, reason)`` of the verdict."""
+def _test(req, channel, namespace):
+    """Run the trusted prefix and tests in ``namespace`` against the candidate; ``(kind, reason)``."""
     first = channel.recv()
     if first is None or "load" in first:
         return "failed", first["load"] if first else "the candidate exited while loading"
-    namespace = {"__name__": "__main__", "__builtins__": builtins}
-    try:
-        exec(compile(req["prefix"], "<prefix>", "exec"), namespace)
-        for name in req["names"]:  # a standard module the tests use through the candidate's import
-            namespace[name] = __import__(name) if name in sys.stdlib_module_names else _proxy(channel, name)
-        exec(compile(req["tests"], "<tests>", "exec"), namespace)
-    finally:
-        namespace.clear()  # its functions and it form cycles: no later candidate finds them with gc
+    namespace.update(__name__="__main__", __builtins__=builtins)
+    exec(compile(req["prefix"], "<prefix>", "exec"), namespace)
+    for name in req["names"]:  # a standard module the tests use through the candidate's import
+        namespace[name] = __import__(name) if name in sys.stdlib_module_names else _proxy(channel, name)
+    exec(compile(req["tests"], "<tests>", "exec"), namespace)
     return "passed", ""
 
 
 def _verdict(req, channel):
     """:func:`_test` under the deadline (an alarm stops the tests' own computing), with the
     tests' prints kept apart from the server's answer pipe; ``(kind, reason)``."""
-    streams = sys.stdin, sys.stdout, sys.stderr
+    streams, namespace = (sys.stdin, sys.stdout, sys.stderr), {}
     sys.stdin, sys.stdout, sys.stderr = _io.StringIO(), _io.StringIO(), _io.StringIO()
     _signal.signal(_signal.SIGALRM, _on_alarm)
     _signal.setitimer(_signal.ITIMER_REAL, max(channel.deadline - time.monotonic(), 1e-3))
     try:
         try:
-            return _test(req, channel)
+            return _test(req, channel, namespace)
         finally:
             _signal.setitimer(_signal.ITIMER_REAL, 0)
     except _Deadline:
@@ -220,6 +218,7 @@ def _verdict(req, channel):
     finally:
         _signal.signal(_signal.SIGALRM, _signal.SIG_IGN)  # an alarm already on its way is dropped
         sys.stdin, sys.stdout, sys.stderr = streams
+        namespace.clear()  # the tests' functions and it form cycles: no later candidate finds them with gc
 
 
 def _run_isolated(req, source):

@@ -87,7 +87,6 @@ class MemoryGroups:
         """This process's folder of groups (made on first use; its pid names it)."""
         folder = self.own / f"{GROUP_PREFIX}{os.getpid()}"
         if not folder.is_dir():
-            self.remove_stale()
             if self.version == "v2" and "memory" not in _read(self.own / "cgroup.subtree_control").split():
                 (self.own / "cgroup.subtree_control").write_text("+memory")  # EBUSY if it holds processes
             folder.mkdir(exist_ok=True)
@@ -98,6 +97,7 @@ class MemoryGroups:
     def create(self, name: str, limit: int) -> Path:
         """A new group ``name`` capped at ``limit`` bytes of memory, with no swap beyond it."""
         self.remove_pending()
+        self.remove_stale()
         group = self.parent() / name
         group.mkdir()
         self.set_limit(group, limit)

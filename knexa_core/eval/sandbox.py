@@ -82,7 +82,8 @@ def run_isolated(candidate: str, prefix: str, tests: str, names: list[str], time
 
     ``candidate`` (untrusted: prefix + completion) runs in its own process; ``prefix`` and
     ``tests`` (trusted) run in the sandbox server, where each of ``names`` calls into the
-    candidate's process with plain data. ``passed`` only if the tests ran to their end there.
+    candidate's process with plain data. ``passed`` only if the tests ran to their end there
+    (``returncode`` is then 0: the verdict is the server's, not an exit status).
     """
     trusted = json.dumps({"prefix": prefix, "tests": tests, "names": list(names)}).encode()
     return _request(candidate, timeout, limits, None, trusted)

@@ -16,7 +16,7 @@ import itertools
 import json
 import os
 import queue
-import selectors
+import select
 import signal
 import subprocess
 import threading
@@ -89,33 +89,30 @@ class _Server:
         if not self._write(len(head).to_bytes(8, "big") + head + source + trusted, deadline):
             return None
         fd, answer = self.proc.stdout.fileno(), bytearray()
-        with selectors.DefaultSelector() as sel:
-            sel.register(fd, selectors.EVENT_READ)
-            while not answer.endswith(b"\n"):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not sel.select(timeout=remaining):
-                    return None
-                chunk = os.read(fd, 1 << 16)
-                if not chunk:
-                    return None
-                answer += chunk
+        while not answer.endswith(b"\n"):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                return None
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                return None
+            answer += chunk
         return json.loads(answer)
 
     def _write(self, data: bytes, deadline: float) -> bool:
         """Write ``data`` to the server by the deadline (it reads the tests only after forking)."""
         fd = self.proc.stdin.fileno()
-        with selectors.DefaultSelector() as sel:
-            sel.register(fd, selectors.EVENT_WRITE)
-            while data:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not sel.select(timeout=remaining):
-                    return False
-                try:
-                    data = data[os.write(fd, data):]
-                except BlockingIOError:
-                    continue
-                except OSError:  # BrokenPipeError: the server died
-                    return False
+        while data:
+            try:
+                data = data[os.write(fd, data):]
+                continue
+            except BlockingIOError:  # the pipe is full: wait until the server reads
+                pass
+            except OSError:  # BrokenPipeError: the server died
+                return False
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([], [fd], [], remaining)[1]:
+                return False
         return True
 
     def kill(self) -> None:
