@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--postprocess", action="store_true", help="cut completions at stop lines first")
     parser.add_argument("--no-codebleu", action="store_true", help="skip CodeBLEU")
     parser.add_argument("--in-process-verdict", action="store_true",
-                        help="run the tests inside the candidate's process (no faster since the tests moved into "
+                        help="run the tests inside the candidate's process (little or no faster since the tests moved into "
                              "the sandbox server, and a program written against the harness can forge a pass); "
                              "default: isolated")
 
