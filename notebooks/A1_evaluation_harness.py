@@ -68,20 +68,22 @@ except DataNotFoundError as exc:  # a fresh offline machine: the MBPP section sa
 # %% [markdown]
 # ## How is one program run?
 #
-# Each program (the prompt, the completion and the tests, as `Problem.program(completion)` builds
-# it) runs in its own process, forked from a per-worker sandbox server: a fresh `python -I -S`
-# (isolated mode, standard library only, a scrubbed environment) that never runs untrusted code
-# itself. The program gets an empty stdin, a new temporary working directory that is deleted
-# afterwards, and limits on wall-clock time, CPU time, address space (1 GiB), processes, file size
-# and captured output (64 KiB). On the deadline, and after every run, everything it started is
-# killed. A best-effort guard inside the program's process disables process control (`os.fork`,
-# `os.kill`, `subprocess`, ...) and destructive file calls outside the working directory.
+# Each candidate (the prompt and the completion, as `Problem.solution(completion)` builds it) runs
+# in its own process, forked from a per-worker sandbox server: a fresh `python -I -S` (isolated
+# mode, standard library only, a scrubbed environment) that never runs untrusted code itself. The
+# program gets an empty stdin, a new temporary working directory that is deleted afterwards, and
+# limits on wall-clock time, CPU time, address space (1 GiB), processes, file size and captured
+# output (64 KiB); as root, the server and everything it forks also share one memory cgroup with
+# a 1 GiB cap. On the deadline, and after every run, everything it started is killed. A
+# best-effort guard inside the program's process disables process control (`os.fork`, `os.kill`,
+# `subprocess`, ...) and destructive file calls outside the working directory.
 #
-# A program passes only if a status line tagged with a random per-run marker arrives *after* the
-# program finished: a completion that calls `sys.exit(0)` or `os._exit(0)` before the tests run
-# fails. (This guards against accidental early exits and printed fake status lines, not against a
-# program written to attack the harness: it shares an interpreter with the status writer.) What
-# this machine additionally allows is probed once:
+# The verdict is decided where no candidate code runs: the server executes the problem's trusted
+# tests itself and calls the candidate's function in the candidate's process, getting its results
+# back as plain data. A completion that exits before the tests (`sys.exit(0)`, `os._exit(0)`),
+# prints a fake status or searches its own process for the harness fails. (`run_program` also
+# runs whole programs in one process, with a status line tagged by a random per-run marker; that
+# is what the hostile programs below use.) What this machine additionally allows is probed once:
 
 # %%
 iso = isolation()
@@ -91,6 +93,7 @@ pd.DataFrame({"available here": {
     "own PID namespace (no process outlives the run)": iso["namespaces"],
     "unprivileged sandbox uid (RLIMIT_NPROC enforced)": iso["drop_uid"],
     "capabilities kept by that uid": ", ".join(iso["caps"]) or "none",
+    "one memory cap per server (memory cgroup)": iso["memory_cap"],
 }})
 
 # %% [markdown]
@@ -151,13 +154,29 @@ prose(f"""
 # the one control (a correct program that closes its stdout), held means it still passes.
 
 # %%
-from knexa_core.eval.attacks import run_attacks
+from knexa_core.eval.attacks import ATTACKS, run_attacks
 from knexa_core.eval.isolation import TMPFS_BYTES
 
 attack_rows = run_attacks()
 still_open = [r["attack"] for r in attack_rows if r["outcome"] != "held"]
 MiB = 1 << 20
 caps = Limits()
+cap_row = next(r for r in attack_rows if r["attack"] == "memory past the cap")
+cap_row_limits = next(a.limits for a in ATTACKS if a.name == "memory past the cap")
+if iso["memory_cap"].startswith("cgroup"):
+    memory_text = (f"each sandbox server and everything it forks live in a memory cgroup of their own, "
+                   f"capped at {caps.memory_bytes // MiB} MiB with no swap: memory, memfds and files in the "
+                   f"private `/tmp` and `/dev/shm` count together, and the kernel's OOM killer ends the "
+                   f"program (first in line) when the cap is reached (the \"memory past the cap\" row, "
+                   f"under a {cap_row_limits.memory_bytes // MiB} MiB cap: {cap_row['status']}, "
+                   f"{cap_row['reason']}). Each process also keeps a {caps.memory_bytes // MiB} MiB "
+                   f"address-space limit, at most {caps.nproc} processes run, and each tmpfs holds at most "
+                   f"{TMPFS_BYTES // MiB} MiB.")
+else:
+    memory_text = (f"no memory cgroup could be made here, so memory is capped per process only: "
+                   f"{caps.memory_bytes // MiB} MiB of address space, memfds of at most {caps.file_bytes // MiB} MiB "
+                   f"each ({caps.open_files} open files), {TMPFS_BYTES // MiB} MiB per private tmpfs and "
+                   f"{caps.nproc} processes; together a program can hold more than {caps.memory_bytes // MiB} MiB.")
 pd.DataFrame(attack_rows).set_index("attack")
 
 # %% tags=["remove-input"]
@@ -174,22 +193,25 @@ In `{iso['sandbox']}` mode (warning: {iso['warning'] or 'none'}),
   with another harness process on the machine) with no capabilities, `no_new_privs`, and no
   way to make user namespaces. Without bubblewrap the sandbox falls back to namespaces and an
   unprivileged uid on the host's file system, and says so in every result (the warning above).
-- **Memory** is capped per process, not per program as a whole: {caps.memory_bytes // MiB} MiB of
-  address space, memfds at most {caps.open_files * caps.file_bytes // MiB} MiB (open files × file size), the two
-  tmpfs {2 * TMPFS_BYTES // MiB} MiB, and at most {caps.nproc} processes; there is
-  no cgroup limit over all of it.
-- **The verdict, in-process** (the default of `evaluate_samples`, the fastest): after the tests,
-  the harness's code reads a random marker from a pipe and writes the status to a second pipe
-  (printing cannot forge it, closing stdout cannot lose it, no Python object holds the marker
-  while the program runs, and `/proc/self/mem` is closed). A program written against this
-  harness can nevertheless find the status writer (through its stack frames, as the "forge a
-  pass" attack does, or `gc`, or the pipe's descriptor) and report a pass.
-- **The verdict, isolated** (`evaluate_samples(..., isolated_verdict=True)`, the default of
-  `knexa evaluate`): the tests run in a second process that never runs candidate code; each call
-  of the candidate's function crosses a pipe, and its result comes back as plain data (numbers,
-  strings, lists, dicts, ...; exact types only). The two "isolated verdict" rows show the forged
-  pass and the always-equal object failing. It costs a second process per program, and tests
-  that build objects of the solution's own classes cannot be checked this way (they fail).
+- **Memory** ({iso['memory_cap']}): {memory_text}
+- **The verdict, isolated** (the default of `evaluate_samples` and `knexa evaluate`): the
+  candidate's module runs in a forked process of its own; the trusted tests run in the sandbox
+  server, which never runs candidate code, and each call of the candidate's function crosses a
+  pipe, its result coming back as plain data (numbers, strings, lists, dicts, ...; exact types
+  only). The tests reach the server only after the candidate is forked, and their namespace is
+  cleared after the verdict, so the candidate finds neither the status nor the tests through its
+  frames, `gc`, its descriptors or `/proc/self/mem`: every "isolated verdict" row above is held.
+  What remains: remnants of *earlier* requests' tests in freed memory of the server, which the
+  candidate inherits and could scan with `ctypes` (a clean template process for candidates would
+  close this); tests that build objects of the solution's own classes cannot be checked (3 of
+  MBPP's 974 problems; they fail); and `evaluate_references` runs the trusted reference
+  solutions whole, with the in-process verdict.
+- **The verdict, in-process** (`isolated_verdict=False`): the whole program, tests included, runs
+  in one process; after the tests the harness's code reads a random marker from a pipe and
+  writes the status to a second pipe (printing cannot forge it, closing stdout cannot lose it,
+  and `/proc/self/mem` is closed). A program written against this harness can nevertheless find
+  the status writer (its stack frames, `gc`), the pipes, or the tests' expected values in its
+  own memory and report a pass: the "in-process verdict" rows marked BROKEN.
 - **HumanEval's asserts** compare with `==`: with the in-process verdict an object equal to
   everything passes them (the audit measured 157 of 164 problems), a weakness every harness that
   runs the dataset's tests in-process shares; the isolated verdict refuses such objects.

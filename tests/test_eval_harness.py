@@ -130,10 +130,16 @@ def test_non_text_completions_are_an_error_not_the_text_none(completion):
         evaluate_samples([DOUBLE], [("T/double", completion)], k=(1,), progress=False)
 
 
+def test_isolated_verdict_is_the_default():
+    import inspect
+
+    assert inspect.signature(evaluate_samples).parameters["isolated_verdict"].default is True
+
+
 def test_isolated_verdict_passes_canonical_solutions_and_fails_wrong_ones(humaneval):
     chosen = humaneval[:8]
     samples = [(p.task_id, p.reference) for p in chosen] + [(p.task_id, b) for p in chosen for b in WRONG_BODIES]
-    result = evaluate_samples(chosen, samples, k=(1,), codebleu=False, progress=False, isolated_verdict=True)
+    result = evaluate_samples(chosen, samples, k=(1,), codebleu=False, progress=False)  # isolated: the default
     statuses = [s.status for s in result.samples]
     assert statuses == ["passed"] * len(chosen) + ["failed"] * (len(samples) - len(chosen))
 
@@ -144,8 +150,8 @@ def test_isolated_verdict_cannot_be_forged_in_process_one_can(humaneval):
     equal = "    class Anything:\n        def __eq__(self, other):\n            return True\n    return Anything()\n"
     chosen = humaneval[:3]
     samples = [(p.task_id, body) for p in chosen for body in (forge, equal)]
-    inside = evaluate_samples(chosen, samples, k=(1,), codebleu=False, progress=False)
-    isolated = evaluate_samples(chosen, samples, k=(1,), codebleu=False, progress=False, isolated_verdict=True)
+    inside = evaluate_samples(chosen, samples, k=(1,), codebleu=False, progress=False, isolated_verdict=False)
+    isolated = evaluate_samples(chosen, samples, k=(1,), codebleu=False, progress=False)  # the default
     inside_status = [s.status for s in inside.samples]
     assert inside_status[::2] == ["passed"] * len(chosen) and "passed" in inside_status[1::2]  # the weakness
     assert [s.status for s in isolated.samples] == ["failed"] * len(samples)

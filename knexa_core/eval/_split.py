@@ -1,110 +1,47 @@
-"""The isolated verdict: the tests run in a process the candidate never runs in (see :mod:`.sandbox`).
+"""The isolated verdict: the tests run where the candidate never runs (see :mod:`.sandbox`).
 
-Part of the sandbox server (``_child.py`` is appended to this text and both run with ``python -c``;
-the helpers named here are defined there). For a request with ``tests``, the server forks two
-processes:
+Part of the sandbox server's text (``isolation.server_source``: ``_guard.py``, ``_plain.py``,
+``_reap.py``, this file and ``_child.py`` run as one ``python -c`` program; the helpers named here
+are defined there). For a request with a trusted part (prefix, tests, called names):
 
-- the *candidate* executes the untrusted module (prefix + completion) under the usual limits and
-  guard, then answers calls ``(name, args, kwargs)`` on a pipe, each result encoded as plain data
-  (``None``, bool, int, float, complex, str, bytes, builtin types, and lists, tuples, dicts (also
-  ``Counter``, ``defaultdict``, ``OrderedDict``, which arrive as dicts), sets, frozensets of them;
-  exact types only, so no object with its own ``__eq__`` crosses);
-- the *tester* executes the trusted prefix and tests with each called name bound to a proxy that
-  sends the call to the candidate and decodes the answer into fresh plain objects. Only the
-  tester holds the status pipe and the marker; no candidate code ever runs in it, so nothing the
-  candidate does (frames, ``gc``, patched builtins, an object equal to everything) reaches the
-  verdict. A candidate that dies or exits during a call makes that call raise. Tests that build
-  objects of the candidate's own classes (3 of MBPP's 974 problems) cannot be checked this way.
+- the server forks the *candidate*, which executes the untrusted module (prefix + completion)
+  under the usual limits and guard, then answers calls ``(name, args, kwargs)`` on a pipe, each
+  result encoded as plain data (``_plain.py``);
+- the server itself is the *tester*: it executes the trusted prefix and tests in a fresh namespace
+  with each called name bound to a proxy that sends the call to the candidate and decodes the
+  answer into fresh plain objects, while it keeps reading the candidate's output, all under the
+  run's wall-clock deadline (``select`` while waiting, an alarm while the tests compute). No
+  candidate code ever runs in the server, which is not dumpable and, as init of its PID
+  namespace, ignores the candidate's signals (but for ``SIGALRM`` while the tests run, which
+  only ends that run as a timeout); so nothing the candidate does (frames, ``gc``, patched
+  builtins, descriptors, ``/proc/self/mem``, an object equal to everything) reaches the verdict.
+
+The trusted part is read from the server's stdin only after the candidate is forked, and the
+tests' namespace is cleared after the verdict, so the candidate finds no tests through the Python
+objects it inherits (frames, ``gc``); remnants of earlier requests in freed memory remain
+readable with ``ctypes`` (appendix A1). A candidate that dies or exits during a call makes that
+call raise. Tests that build objects of the candidate's own classes (3 of MBPP's 974 problems)
+cannot be checked this way. Running the tests in the server instead of in a second forked
+process saves a process per program (its fork, its copy-on-write faults, its exit) and two
+wake-ups: the isolated verdict costs about what a whole program in one process costs.
 """
-import collections as _collections
-import json as _json
+import builtins
+import io as _io
+import os
+import select
+import signal as _signal
+import sys
+import time
 
-CALL_FD, BACK_FD = 1002, 1003  # tester -> candidate calls, candidate -> tester answers
-MAX_MESSAGE = 16 << 20  # bytes per encoded call or answer
-MAX_DEPTH = 100  # nesting of an encoded value
-_PLAIN = (type(None), bool, int, float, str)
-_DICTS = (dict, _collections.Counter, _collections.defaultdict, _collections.OrderedDict)  # cross as dict
-_TYPES = {t.__name__: t for t in (int, float, complex, str, bytes, bool, list, tuple, dict, set, frozenset)}
-
-
-def _enc(value, depth=0):
-    """``value`` as JSON-ready tagged data; TypeError for anything but exact plain types."""
-    kind = type(value)
-    if depth > MAX_DEPTH:
-        raise TypeError("a value nested too deep")
-    if kind in _PLAIN:
-        return value if kind is not str else {"s": value}
-    if kind in (list, tuple, set, frozenset):
-        items = [_enc(v, depth + 1) for v in value]
-        tag = {list: "l", tuple: "t", set: "S", frozenset: "F"}[kind]
-        return {tag: sorted(items, key=repr) if kind in (set, frozenset) else items}
-    if kind in _DICTS:
-        return {"d": [[_enc(k, depth + 1), _enc(v, depth + 1)] for k, v in value.items()]}
-    if kind is type and _TYPES.get(value.__name__) is value:
-        return {"T": value.__name__}
-    if kind is bytes:
-        return {"b": value.hex()}
-    if kind is complex:
-        return {"c": [value.real, value.imag]}
-    raise TypeError(f"a {kind.__name__} is not plain data")
+CALL_FD, BACK_FD = 1002, 1003  # in the candidate: server -> candidate calls, candidate -> server answers
 
 
-def _dec(data, depth=0):
-    """Fresh plain objects from :func:`_enc`'s output (run in the tester: builds no foreign type)."""
-    if depth > MAX_DEPTH:
-        raise TypeError("a value nested too deep")
-    if not isinstance(data, dict):
-        return data
-    (tag, inner), = data.items()
-    if tag == "s":
-        return inner
-    if tag in "ltSF":
-        items = [_dec(v, depth + 1) for v in inner]
-        return {"l": list, "t": tuple, "S": set, "F": frozenset}[tag](items)
-    if tag == "d":
-        return {_dec(k, depth + 1): _dec(v, depth + 1) for k, v in inner}
-    if tag == "b":
-        return bytes.fromhex(inner)
-    if tag == "c":
-        return complex(*inner)
-    if tag == "T":
-        return _TYPES[inner]
-    raise TypeError(f"unknown tag {tag!r}")
-
-
-def _send(fd, obj):
-    data = _json.dumps(obj).encode()
-    if len(data) > MAX_MESSAGE:
-        raise OverflowError(f"a message of {len(data)} bytes")
-    data = len(data).to_bytes(8, "big") + data
-    while data:
-        data = data[os.write(fd, data):]
-
-
-def _recv_exact(fd, n):
-    data = bytearray()
-    while len(data) < n:
-        chunk = os.read(fd, min(n - len(data), 1 << 20))
-        if not chunk:
-            return None
-        data += chunk
-    return bytes(data)
-
-
-def _recv(fd):
-    """One message, or None at end of file (the other side is gone)."""
-    head = _recv_exact(fd, 8)
-    if head is None:
-        return None
-    size = int.from_bytes(head, "big")
-    if size > MAX_MESSAGE:
-        raise OverflowError(f"a message of {size} bytes")
-    body = _recv_exact(fd, size)
-    return None if body is None else _json.loads(body)
+class _Deadline(BaseException):
+    """The run's wall-clock deadline passed while the tests ran (raised in the server)."""
 
 
 def _isolate(req, out, keep):
-    """Common start of both processes: own session, stdio, only the ``keep`` fds, limits."""
+    """Start of the candidate process: own session, stdio, only the ``keep`` fds, limits."""
     os.setsid()
     os.dup2(out, 1)
     os.dup2(out, 2)
@@ -126,8 +63,8 @@ def _answer(call, namespace):
     name, args, kwargs = call
     try:
         result = namespace[name](*_dec(args), **_dec(kwargs))
-    except BaseException as exc:  # the candidate raised: the tester raises the same kind
-        return {"e": [type(exc).__name__, _describe(exc)]}
+    except BaseException as exc:  # the candidate raised: the tests see the same kind
+        return {"e": [type(exc).__name__, _describe(exc).partition(": ")[2]]}
     try:
         return {"r": _enc(result)}
     except (TypeError, RecursionError) as exc:
@@ -147,18 +84,91 @@ def _candidate(req, source, out, calls, answers):
         except BaseException as exc:
             _send(BACK_FD, {"load": _describe(exc)})
             os._exit(0)
+        _flush()
         _send(BACK_FD, {"ready": 1})
         while (call := _recv(CALL_FD)) is not None:
-            _send(BACK_FD, _answer(call, namespace))
+            answer = _answer(call, namespace)
+            _flush()  # what the candidate printed reaches the output before it can be killed
+            _send(BACK_FD, answer)
     finally:
         os._exit(0)
 
 
-def _proxy(name):
+def _flush():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # the candidate may have closed or replaced the stream
+            pass
+
+
+class _Channel:
+    """The server's side of an isolated run: calls out, answers and the candidate's output in,
+    nothing waiting past the deadline."""
+
+    def __init__(self, calls, answers, out, limit, deadline):
+        self.calls, self.answers, self.out, self.open_out = calls, answers, out, True
+        self.limit, self.deadline = limit, deadline
+        self.head, self.total, self.inbox = bytearray(), 0, bytearray()
+        for fd in (calls, answers, out):
+            os.set_blocking(fd, False)
+
+    def _wait(self, write):
+        """Block until the calls pipe takes data (``write``) or an answer arrives; read output meanwhile."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise _Deadline()
+        reads = [self.answers] + ([self.out] if self.open_out else [])
+        ready, writable, _ = select.select(reads, [self.calls] if write else [], [], remaining)
+        if self.out in ready:
+            self.read_output()
+        return self.answers in ready or self.calls in writable
+
+    def read_output(self):
+        try:
+            chunk = os.read(self.out, 1 << 16)
+        except BlockingIOError:
+            return
+        self.open_out = bool(chunk)
+        self.total += len(chunk)
+        self.head += chunk[: max(self.limit - len(self.head), 0)]
+
+    def send(self, obj):
+        data = _frame(obj)
+        while data:
+            if self._wait(write=True):
+                try:
+                    data = data[os.write(self.calls, data):]
+                except BlockingIOError:
+                    pass
+                except BrokenPipeError:
+                    return  # the candidate is gone: recv reports it
+
+    def recv(self):
+        """One answer, or None if the candidate is gone."""
+        while True:
+            if len(self.inbox) >= 8:
+                size = int.from_bytes(self.inbox[:8], "big")
+                if size > MAX_MESSAGE:
+                    raise OverflowError(f"an answer of {size} bytes")
+                if len(self.inbox) >= 8 + size:
+                    body, self.inbox = bytes(self.inbox[8:8 + size]), self.inbox[8 + size:]
+                    return _json.loads(body)
+            if self._wait(write=False):
+                try:
+                    chunk = os.read(self.answers, 1 << 20)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    return None
+                self.inbox += chunk
+
+
+def _proxy(channel, name):
     """A stand-in for the candidate's ``name``: the call runs in the candidate process."""
     def call(*args, **kwargs):
-        _send(CALL_FD, [name, _enc(list(args)), _enc(kwargs)])
-        answer = _recv(BACK_FD)
+        channel.send([name, _enc(list(args)), _enc(kwargs)])
+        answer = channel.recv()
         if answer is None:
             raise RuntimeError(f"the candidate exited during a call of {name}")
         if "e" in answer:
@@ -172,49 +182,73 @@ def _proxy(name):
     return call
 
 
-def _tester(req, out, status, marker, calls, answers):
-    """The tester process: trusted prefix and tests, the candidate's names bound to proxies."""
+def _on_alarm(signum, frame):
+    raise _Deadline()
+
+
+def _test(req, channel, namespace):
+    """Run the trusted prefix and tests in ``namespace`` against the candidate; ``(kind, reason)``."""
+    first = channel.recv()
+    if first is None or "load" in first:
+        return "failed", first["load"] if first else "the candidate exited while loading"
+    namespace.update(__name__="__main__", __builtins__=builtins)
+    exec(compile(req["prefix"], "<prefix>", "exec"), namespace)
+    for name in req["names"]:  # a standard module the tests use through the candidate's import
+        namespace[name] = __import__(name) if name in sys.stdlib_module_names else _proxy(channel, name)
+    exec(compile(req["tests"], "<tests>", "exec"), namespace)
+    return "passed", ""
+
+
+def _verdict(req, channel):
+    """:func:`_test` under the deadline (an alarm stops the tests' own computing), with the
+    tests' prints kept apart from the server's answer pipe; ``(kind, reason)``."""
+    streams, namespace = (sys.stdin, sys.stdout, sys.stderr), {}
+    sys.stdin, sys.stdout, sys.stderr = _io.StringIO(), _io.StringIO(), _io.StringIO()
+    _signal.signal(_signal.SIGALRM, _on_alarm)
+    _signal.setitimer(_signal.ITIMER_REAL, max(channel.deadline - time.monotonic(), 1e-3))
     try:
-        _isolate(req, out, [(status, STATUS_FD), (marker, MARKER_FD), (calls, CALL_FD), (answers, BACK_FD)])
         try:
-            first = _recv(BACK_FD)
-            if first is None or "load" in first:
-                _finish("failed", first["load"] if first else "the candidate exited while loading")
-            namespace = _fresh_main()
-            exec(compile(req["prefix"], "<prefix>", "exec"), namespace)
-            for name in req["names"]:  # a standard module the tests use through the candidate's import
-                namespace[name] = __import__(name) if name in sys.stdlib_module_names else _proxy(name)
-            exec(compile(req["tests"], "<tests>", "exec"), namespace)
-        except BaseException as exc:
-            _finish("failed", _describe(exc))
-        _finish("passed")
+            return _test(req, channel, namespace)
+        finally:
+            _signal.setitimer(_signal.ITIMER_REAL, 0)
+    except _Deadline:
+        return "timeout", ""
+    except BaseException as exc:  # a test failed, or the candidate raised, exited or sent no plain data
+        return "failed", _describe(exc)
     finally:
-        os._exit(70)
+        _signal.signal(_signal.SIGALRM, _signal.SIG_IGN)  # an alarm already on its way is dropped
+        sys.stdin, sys.stdout, sys.stderr = streams
+        namespace.clear()  # the tests' functions and it form cycles: no later candidate finds them with gc
 
 
 def _run_isolated(req, source):
-    """Fork the candidate and the tester; the answer has the shape of ``_run_one``'s."""
+    """Fork the candidate and test it here; the answer has the shape of ``_run_one``'s."""
     own = _own_workdir(req)
-    marker = req["marker"].encode()
-    (r, w), (sr, sw), mr = _pipes(marker)
-    calls, answers = os.pipe(), os.pipe()
+    (r, w), calls, answers = os.pipe(), os.pipe(), os.pipe()
     start = time.monotonic()
     cand = os.fork()
     if cand == 0:
         _candidate(req, source, w, calls[0], answers[1])
-    test = os.fork()
-    if test == 0:
-        _tester(req, w, sw, mr, calls[1], answers[0])
-    for fd in (w, sw, mr, *calls, *answers):
+    for fd in (w, calls[0], answers[1]):
         os.close(fd)
-    head, total, timed_out = _collect(r, test, req["output"], start + req["timeout"])
+    trusted = _recv_exact(0, req["trusted"])  # only now: the candidate's memory never held the tests
+    if trusted is None:  # the harness is gone
+        _sweep_and_reap(cand)
+        sys.exit(0)
+    req.update(_json.loads(trusted))
+    channel = _Channel(calls[1], answers[0], r, req["output"], start + req["timeout"])
+    try:
+        kind, reason = _verdict(req, channel)
+    except _Deadline:  # the alarm came just as the verdict was being returned
+        kind, reason = "timeout", ""
+    for fd in (calls[1], answers[0]):
+        os.close(fd)
+    _sweep_and_reap(cand)
+    channel.total += _drain(r, channel.head, req["output"])
     os.close(r)
-    if os.getpid() != 1:
-        try:
-            os.killpg(cand, 9)
-        except OSError:
-            pass
-    returncode = _sweep_and_reap(test)
-    if os.getpid() != 1:
-        os.waitpid(cand, 0)
-    return _answer_of(req, own, sr, marker, head, total, timed_out, returncode, start)
+    if own:
+        _wipe_private()
+    line = f"{kind} {' '.join(reason[:MSG_CHARS].split())}".strip()
+    return {"status_line": line, "timed_out": kind == "timeout",
+            "returncode": 0, "output": bytes(channel.head).decode("utf-8", "replace"),
+            "truncated": channel.total > req["output"], "duration": time.monotonic() - start}

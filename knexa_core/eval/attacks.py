@@ -4,8 +4,11 @@ Each :class:`Attack` is a complete program that *passes* only if the attack work
 what it managed to do), so "held" means the program did not pass and the host check, when there
 is one, found nothing. :func:`run_attacks` sets up the host side (a root-only file, a host unix
 socket), runs every attack through :func:`knexa_core.eval.sandbox.run_program` and checks the
-host afterwards (files left in ``/tmp``, ``/var/tmp``, ``/dev/shm``). The tests and appendix A1
-use the same list, so the table in the book is what ran.
+host afterwards (files left in ``/tmp``, ``/var/tmp``, ``/dev/shm``). Each attempt to forge a
+verdict (:data:`FORGES`) is the body of a function ``f`` whose tests fail unless the forgery
+works; it runs under both verdicts: the in-process one (:func:`run_program`, where several are
+open) and the isolated one (:func:`run_isolated`, the default of ``evaluate_samples``, where all
+must be held). The tests and appendix A1 use the same lists, so the table in the book is what ran.
 """
 from __future__ import annotations
 
@@ -66,34 +69,61 @@ ATTACKS: tuple[Attack, ...] = (
     Attack("memfd past RLIMIT_AS", "hold 1.5 GiB in memfds",
            "import os\nfds = []\nfor _ in range(96):\n"
            "    fd = os.memfd_create('x')\n    os.write(fd, bytes(16 << 20))\n    fds.append(fd)\n"),
+    Attack("memory past the cap", "hold 416 MiB under a 256 MiB cap: memfds, /tmp, /dev/shm and heap",
+           "import os, posix\nfds = [os.memfd_create('m') for _ in range(12)]\n"
+           "for fd in fds:\n    os.write(fd, bytes(16 << 20))\n"
+           "for path in ('/tmp/a', '/tmp/b', '/tmp/c', '/dev/shm/a', '/dev/shm/b', '/dev/shm/c'):\n"
+           "    posix.write(posix.open(path, posix.O_WRONLY | posix.O_CREAT), bytes(16 << 20))\n"
+           "heap = bytearray(128 << 20)\nfor i in range(0, len(heap), 4096):\n    heap[i] = 1\n",
+           limits=Limits(timeout=10.0, memory_bytes=256 << 20)),
     Attack("read /proc/self/mem", "read its own memory (to find the marker)",
            "f = open('/proc/self/mem', 'rb')\n"),
     Attack("close stdout", "a correct program that closes stdout (should pass)",
            "import os, sys\nsys.stdout.close()\nos.close(1)\nassert 1 + 1 == 2\n"),
-    Attack("always-equal return", "return an object equal to everything (HumanEval asserts ==)",
-           "class Anything:\n    def __eq__(self, other):\n        return True\n"
-           "assert Anything() == [1, 2] and Anything() == 'x'\n"),
-    Attack("forge a pass (stack)", "call the server's status writer found through the frames",
-           "import sys\nf = sys._getframe()\nwhile f is not None and '_finish' not in f.f_globals:\n"
-           "    f = f.f_back\nf.f_globals['_finish']('passed')\n"),
 )
-# The two open attacks again, as the body of a function ``f`` under the isolated verdict
-# (``evaluate_samples(isolated_verdict=True)``, the default of ``knexa evaluate``): tests ``ISOLATED_TESTS``.
-ISOLATED = {
-    "forge a pass (stack), isolated verdict":
-        "def f():\n    import sys\n    g = sys._getframe()\n"
-        "    while g is not None and '_finish' not in g.f_globals:\n        g = g.f_back\n"
-        "    g.f_globals['_finish']('passed')\n",
-    "always-equal return, isolated verdict":
-        "class Anything:\n    def __eq__(self, other):\n        return True\n"
-        "def f():\n    return Anything()\n",
+# Attempts to forge a pass, as the body of ``f`` (the tests, FORGE_TESTS, fail unless it works)
+FORGES = {
+    "forge a pass (stack)": ("call the status writer found through the stack frames",
+        "    import sys\n    g = sys._getframe()\n    while g is not None and '_finish' not in g.f_globals:\n"
+        "        g = g.f_back\n    g.f_globals['_finish']('passed')\n"),
+    "forge a pass (gc)": ("call the status writer found with gc.get_objects()",
+        "    import gc\n    [o for o in gc.get_objects() if getattr(o, '__name__', '') == '_finish'][0]('passed')\n"),
+    "forge a pass (SIGXCPU closure)": ("call what a signal handler's closure holds",
+        "    import signal\n    for sig in (signal.SIGXCPU, signal.SIGALRM, signal.SIGTERM):\n"
+        "        for cell in getattr(signal.getsignal(sig), '__closure__', None) or ():\n"
+        "            if callable(cell.cell_contents):\n                cell.cell_contents('passed')\n"),
+    "forge a pass (request header)": ("find the request's marker in a frame, write a status line",
+        "    import os, sys\n    g = sys._getframe()\n    while g is not None:\n"
+        "        for v in list(g.f_locals.values()):\n            if isinstance(v, dict) and 'marker' in v:\n"
+        "                os.write(1000, ('\\n' + v['marker'] + ' passed\\n').encode())\n"
+        "                os._exit(0)\n        g = g.f_back\n"),
+    "forge a pass (/proc/self/mem)": ("read the marker out of its own memory",
+        "    import re, os\n    mem = open('/proc/self/mem', 'rb')\n    for line in open('/proc/self/maps'):\n"
+        "        lo, hi = (int(x, 16) for x in line.split()[0].split('-'))\n        try:\n"
+        "            mem.seek(lo)\n            m = re.search(rb'\"marker\": \"([0-9a-f]{32})\"', mem.read(hi - lo))\n"
+        "        except (OSError, OverflowError):\n            continue\n"
+        "        if m:\n            os.write(1000, b'\\n' + m.group(1) + b' passed\\n')\n            os._exit(0)\n"),
+    "forge a pass (status pipe)": ("read the marker pipe, write the status pipe",
+        "    import os\n    os.write(1000, b'\\n' + os.read(1001, 64) + b' passed\\n')\n    os._exit(0)\n"),
+    "read the tests (frames, gc)": ("find the test's expected value in memory reachable from Python, return it",
+        "    import ast, gc, sys\n    seen, g = [], sys._getframe()\n    while g is not None:\n"
+        "        seen += list(g.f_locals.values())\n        g = g.f_back\n"
+        "    for o in gc.get_objects():\n        seen += list(o.values()) if isinstance(o, dict) else []\n"
+        "    for v in seen:\n        text = v.decode('utf-8', 'replace') if isinstance(v, bytes) else v\n"
+        "        for part in text.split('assert f() == ')[1:] if isinstance(text, str) else ():\n"
+        "            try:\n                return ast.literal_eval(part.splitlines()[0])\n"
+        "            except (ValueError, SyntaxError):\n                pass\n"),
+    "always-equal return": ("return an object equal to everything (HumanEval asserts ==)",
+        "    class Anything:\n        def __eq__(self, other):\n            return True\n    return Anything()\n"),
 }
-ISOLATED_TESTS = "assert f() == [1, 2]\n"
+FORGE_TESTS = "assert f() == [1, 2]\n"
+IN_PROCESS, ISOLATED = " (in-process verdict)", " (isolated verdict, the default)"
 CONTROLS = {"close stdout"}  # correct programs: for them, "held" means they still pass
 # Open with the in-process verdict (appendix A1): the program shares its process with the status
-# writer, so a program written against this harness can call it; and HumanEval's ``==`` asserts
-# accept an object equal to everything. Both are held by the isolated verdict (``ISOLATED``).
-KNOWN_OPEN = {"forge a pass (stack)", "always-equal return"}
+# writer, its pipes and the tests' text, so a program written against this harness can report a
+# pass or return the expected value; and HumanEval's ``==`` asserts accept an object equal to everything. All are held by the isolated verdict.
+KNOWN_OPEN = {name + IN_PROCESS for name in ("forge a pass (stack)", "forge a pass (gc)", "forge a pass (status pipe)",
+                                             "read the tests (frames, gc)", "always-equal return")}
 
 
 def answer_key() -> str:
@@ -150,9 +180,9 @@ def run_attacks(attacks: tuple[Attack, ...] = ATTACKS,
             rows.append({"attack": attack.name, "tries": attack.tries, "status": result.status,
                          "reason": (result.reason or "-")[:90] + (f"; left {leaked}" if leaked else ""),
                          "outcome": outcome(attack, result, leaked)})
-    for name, candidate in ISOLATED.items():
-        result = run_isolated(candidate, "", ISOLATED_TESTS, ["f"], timeout=3.0)
-        rows.append({"attack": name, "tries": "the same, with the tests in their own process",
-                     "status": result.status, "reason": (result.reason or "-")[:90],
-                     "outcome": "BROKEN" if result.passed else "held"})
+    for name, (tries, body) in FORGES.items():
+        for suffix, result in ((IN_PROCESS, run_program(f"def f():\n{body}\n{FORGE_TESTS}")),
+                               (ISOLATED, run_isolated(f"def f():\n{body}", "", FORGE_TESTS, ["f"]))):
+            rows.append({"attack": name + suffix, "tries": tries, "status": result.status,
+                         "reason": (result.reason or "-")[:90], "outcome": "BROKEN" if result.passed else "held"})
     return rows

@@ -4,9 +4,9 @@ Usage (appendix "Evaluation harness")::
 
     knexa evaluate --samples samples.jsonl --benchmark humaneval --k 1 5 10
 
-Each input row holds ``task_id`` and ``completion``. The tests run in a process the candidate
-never runs in (``isolated_verdict``), so no completion can forge a pass; ``--in-process-verdict``
-trades that for speed. The command prints Pass@k and CodeBLEU and
+Each input row holds ``task_id`` and ``completion``. The tests run where the candidate never runs
+(``isolated_verdict``, the default of ``evaluate_samples``), so no completion can forge a pass;
+``--in-process-verdict`` runs each program whole in one process instead. The command prints Pass@k and CodeBLEU and
 writes, next to the input, ``<name>_results.jsonl`` (one row per sample: task id, completion index,
 status, reason, CodeBLEU) and ``<name>_summary.json``, both atomically.
 """
@@ -37,8 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--postprocess", action="store_true", help="cut completions at stop lines first")
     parser.add_argument("--no-codebleu", action="store_true", help="skip CodeBLEU")
     parser.add_argument("--in-process-verdict", action="store_true",
-                        help="run the tests inside the candidate's process (about 1.5x faster, but a "
-                             "program written against the harness can forge a pass); default: isolated")
+                        help="run the tests inside the candidate's process (little or no faster since the tests moved into "
+                             "the sandbox server, and a program written against the harness can forge a pass); "
+                             "default: isolated")
 
 
 def output_paths(samples: Path) -> tuple[Path, Path]:

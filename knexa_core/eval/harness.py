@@ -3,7 +3,10 @@
 The entry point for a training loop is :func:`evaluate_samples`, which takes in-memory problems
 and ``(task_id, completion)`` samples and returns per-sample outcomes, per-problem pass counts,
 Pass@k and CodeBLEU (appendix "Evaluation harness"). Programs run in parallel, one sandboxed
-process each (:func:`knexa_core.eval.sandbox.run_program`), with a progress bar.
+process each, with a progress bar. By default the verdict is isolated
+(:func:`knexa_core.eval.sandbox.run_isolated`): the tests run where no candidate code runs, so no
+completion can forge a pass; :func:`evaluate_references` runs the (trusted) reference solutions
+as whole programs (:func:`knexa_core.eval.sandbox.run_program`).
 """
 from __future__ import annotations
 
@@ -175,7 +178,7 @@ def evaluate_samples(
     codebleu: bool = True,
     postprocess: bool = False,
     progress: bool = True,
-    isolated_verdict: bool = False,
+    isolated_verdict: bool = True,
 ) -> EvaluationResult:
     """Execute every sample against its problem's tests and score it.
 
@@ -188,9 +191,11 @@ def evaluate_samples(
     codebleu : also compute CodeBLEU against the reference solutions.
     postprocess : first clean each completion (:func:`knexa_core.eval.postprocess.clean_completion`).
     progress : show a tqdm progress bar.
-    isolated_verdict : run the tests in a process the candidate never runs in (its functions are
-        called across processes with plain data), so no candidate can forge a pass; results that
-        are not plain data (objects of the candidate's classes, generators) then fail.
+    isolated_verdict : run the tests where the candidate never runs (in the sandbox server; its
+        functions are called across processes with plain data), so no candidate can forge a pass;
+        results that are not plain data (objects of the candidate's classes, generators) then
+        fail. ``False`` runs each program whole in one process (tests included): a program
+        written against this harness can then forge a pass.
 
     Returns
     -------
@@ -231,6 +236,11 @@ def _tally(pairs: list[tuple[str, str]], execs: list[ExecResult],
 
 def evaluate_references(problems: Sequence[Problem], workers: int | None = None,
                         timeout: float = DEFAULT_TIMEOUT, progress: bool = True) -> EvaluationResult:
-    """Run every problem's own reference solution against its tests (Pass@1 should be 1)."""
+    """Run every problem's own reference solution against its tests (Pass@1 should be 1).
+
+    References are trusted, so each runs as one whole program (``isolated_verdict=False``): the
+    few tests that build objects of the solution's own classes can be checked as well.
+    """
     return evaluate_samples(problems, [(p.task_id, p.reference) for p in problems], k=(1,),
-                            workers=workers, timeout=timeout, codebleu=False, progress=progress)
+                            workers=workers, timeout=timeout, codebleu=False, progress=progress,
+                            isolated_verdict=False)

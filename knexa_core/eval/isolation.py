@@ -11,6 +11,9 @@ Probed once per process (appendix "Evaluation harness"). Three levels, best firs
 - ``unshare`` (root, no ``bwrap``): network + PID namespaces and ``setpriv`` to a sandbox uid, on
   the host's file system (a warning is recorded in every result);
 - ``none`` (not root): only the limits and the process-group kill (a warning as well).
+
+Independently, :mod:`.memcap` says whether each server can get a memory cgroup (root and a
+writable memory hierarchy); without one, a warning is recorded as well.
 """
 from __future__ import annotations
 
@@ -25,9 +28,10 @@ import time
 from pathlib import Path
 
 from knexa_core.errors import EvaluationError
+from knexa_core.eval import memcap
 
-CHILD = Path(__file__).with_name("_child.py")
-SPLIT = Path(__file__).with_name("_split.py")  # the isolated verdict; run before _child.py's text
+# the sandbox server's source, run as one program in this order (_child.py ends with the main call)
+SERVER_PARTS = tuple(Path(__file__).with_name(name) for name in ("_guard.py", "_plain.py", "_reap.py", "_split.py", "_child.py"))
 NAMESPACE_FLAGS = ("--net", "--pid", "--fork", "--kill-child")  # no network; children die with it
 # unprivileged uids (no passwd entry needed) used as root; 61000-61063 was the range of harnesses
 # before the uid locks, which take no lock: keeping clear of it avoids sharing a uid with one
@@ -36,6 +40,8 @@ SANDBOX_UID_SLOTS = 1024  # one uid per live server across *all* harness process
 UID_LOCK_DIR = "/run/lock/knexa-sandbox-uids"  # one flock per uid: held while a server uses it
 TMPFS_BYTES = 64 << 20  # size of the sandbox's private /tmp and of its /dev/shm (bwrap mode)
 SANDBOX_TMP = "/tmp"  # where the server makes each run's working directory (bwrap mode)
+MEMORY_WARNING = ("no memory cgroup ({why}): memory is capped per process (address space, file size, "
+                  "tmpfs size), not over a whole run with its memfds and files")
 FALLBACK_WARNING = ("bubblewrap unavailable ({why}): the sandbox runs on the host's file system "
                     "(it can read any readable file); install the Debian package bubblewrap as root")
 
@@ -65,8 +71,14 @@ def _python() -> list[str]:
     ``PYTHONHASHSEED=0`` makes string hashing, hence set order, the same in every sandbox. The
     server's code is passed with ``-c``: no file on disk, nothing to clean up after a kill.
     """
-    return [os.path.realpath(sys.executable), "-s", "-P", "-S", "-B", "-c",
-            SPLIT.read_text() + "\n\n" + CHILD.read_text()]
+    return [os.path.realpath(sys.executable), "-s", "-P", "-S", "-B", "-c", server_source()]
+
+
+@functools.lru_cache(maxsize=1)
+def server_source() -> str:
+    """The sandbox server's program text: the guard, plain-data messages, the end of a run, the
+    isolated verdict and the fork server."""
+    return "\n\n".join(part.read_text() for part in SERVER_PARTS)
 
 
 def _dirs_for(paths: list[str]) -> list[str]:
@@ -134,7 +146,7 @@ def bwrap_command(uid: int, tmpfs_bytes: int = TMPFS_BYTES) -> list[str]:
 
 @functools.lru_cache(maxsize=1)
 def isolation() -> dict:
-    """Which protections this machine allows (probed once per process).
+    """Which protections this machine allows (probed once per process; a warning is printed once).
 
     Returns
     -------
@@ -143,9 +155,23 @@ def isolation() -> dict:
         ``namespaces``: own network + PID namespace per server; ``drop_uid``: programs run as an
         unprivileged sandbox uid; ``caps``: capabilities that uid keeps (``dac_read_search`` only
         in ``unshare`` mode when the interpreter lies in a folder other users cannot read: it can
-        then read any file); ``mount``: a private file system (``bwrap`` only); ``warning``: why
-        the sandbox is weaker than ``bwrap`` (empty in ``bwrap`` mode), recorded in every result.
+        then read any file); ``mount``: a private file system (``bwrap`` only); ``memory_cap``:
+        ``"cgroup v1"`` / ``"cgroup v2"`` (one cap over each server's whole tree, :mod:`.memcap`)
+        or ``"rlimits"`` (per process only); ``warning``: why the sandbox is weaker than ``bwrap``
+        with a memory cgroup (empty then), recorded in every result.
     """
+    iso = _file_isolation()
+    groups, why = memcap.probe()
+    iso["memory_cap"] = f"cgroup {groups.version}" if groups is not None else "rlimits"
+    warnings = [iso["warning"]] + ([MEMORY_WARNING.format(why=why)] if groups is None else [])
+    iso["warning"] = "; ".join(w for w in warnings if w)
+    if iso["warning"]:
+        print(f"warning: {iso['warning']}", file=sys.stderr)
+    return iso
+
+
+def _file_isolation() -> dict:
+    """The file system, namespace and uid part of :func:`isolation` (its warning not printed)."""
     root = os.geteuid() == 0
     probe = ["-c", f"import ctypes, hashlib, os; assert os.__file__ == {os.__file__!r}"]
     exe = [os.path.realpath(sys.executable), "-I", "-S"]
@@ -162,7 +188,6 @@ def isolation() -> dict:
                 caps = option
                 break
     warning = FALLBACK_WARNING.format(why=why)
-    print(f"warning: {warning}", file=sys.stderr)
     return {"sandbox": "unshare" if caps is not None else "none", "namespaces": namespaces,
             "drop_uid": caps is not None, "caps": list(caps or ()), "mount": False, "warning": warning}
 
