@@ -164,3 +164,18 @@ def test_called_names_are_the_entry_point_and_names_the_tests_borrow():
     problem = Problem(task_id="T/x", source="mbpp", prompt="", entry_point="f", prefix="",
                       test="import math\nassert f(g(1)) == math.pi and helper(2)\n", reference="")
     assert called_names(problem) == ["f", "g", "helper"]
+
+
+def test_identical_samples_run_once_and_share_their_result(monkeypatch):
+    from knexa_core.eval import harness
+
+    ran = []
+    real = harness.run_programs
+    monkeypatch.setattr(harness, "run_programs", lambda jobs, *a, **kw: ran.append(len(jobs)) or real(jobs, *a, **kw))
+    samples = [("T/double", "    return 2 * x\n")] * 3 + [("T/double", "    return x\n")] * 2 + [("T/inc", "def inc(x):\n    return x + 1\n")] * 5
+    result = evaluate_samples([DOUBLE, INC], samples, k=(1, 5), timeout=2.0, progress=False)
+    assert ran == [3]  # three distinct programs
+    assert result.counts == {"T/double": (5, 3), "T/inc": (5, 5)}
+    assert [s.status for s in result.samples[:5]] == ["passed"] * 3 + ["failed"] * 2
+    assert [s.completion_id for s in result.samples[5:]] == [0, 1, 2, 3, 4]
+    assert result.samples[0].codebleu == result.samples[2].codebleu == pytest.approx(1.0)

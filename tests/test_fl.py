@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -112,3 +113,30 @@ def test_paper_loading_path_on_a_tiny_model_saved_locally(tmp_path) -> None:
     prompt = tok("def f(x):\n", return_tensors="pt")
     out = model.generate(**prompt, max_new_tokens=3, do_sample=False, pad_token_id=tok.pad_token_id)
     assert out.shape[1] == prompt["input_ids"].shape[1] + 3
+
+
+def test_chunked_decoding_drops_finished_sequences_without_changing_greedy_text(tmp_path) -> None:
+    """Greedy text is the same whether finished sequences leave the batch every 2 tokens (their
+    KV-cache rows pruned, generation continued from the cache) or never (one chunk), for every
+    family's cache layout."""
+    from knexa_core.data import synthetic_problems
+    from knexa_core.fl.agent import Agent, TrainConfig
+    from knexa_core.fl.backbones import TinySize
+    from knexa_core.fl.models import load_lora_model
+    from knexa_core.fl.pretrain import PretrainSpec, tiny_base
+
+    problems, mixed = synthetic_problems(2, 0), 0
+    for family in sorted(LORA_TARGETS):
+        base = tiny_base(family, TinySize(hidden=64, layers=2, heads=4, ffn=128), PretrainSpec(steps=20, corpus_files=4),
+                         root=tmp_path)
+        model, tok = load_lora_model(str(base), family, 4, seed=0)
+        agent = Agent("t", family, model, tok, problems[:6], problems[:2], TrainConfig(lr=1e-2, micro_batch=2), 0)
+        for _ in range(20):
+            agent.train_round()  # it learns some bodies and their EOS: those sequences end early
+        ids = tok([p.prompt for p in problems], return_tensors="pt", padding=True, add_special_tokens=False)
+        outs = [agent._decode(ids["input_ids"], ids["attention_mask"], ["body"] * len(problems), 24, 0.0, chunk)
+                for chunk in (2, 24)]
+        assert outs[0] == outs[1], family
+        lengths = sorted(map(len, outs[0]))
+        mixed += 2 < lengths[-1] and lengths[0] < lengths[-1]  # pruned after a chunk, others decoded on
+    assert mixed >= 2

@@ -186,6 +186,7 @@ def evaluate_samples(
     ----------
     problems : the problems, as a list or a dict keyed by task id.
     samples : ``(task_id, completion)`` pairs or dicts with those keys; several per task for k > 1.
+        Identical pairs are executed (and scored) once and share the result.
     k : the Pass@k values; each needs at least k samples for every evaluated problem.
     workers, timeout, limits : parallelism and sandbox limits (see :class:`Limits`).
     codebleu : also compute CodeBLEU against the reference solutions.
@@ -213,9 +214,12 @@ def evaluate_samples(
         check_sample_counts(Counter(t for t, _ in pairs), k)
     if postprocess:
         pairs = [(t, clean_completion(c, completion_kind(index[t].source))) for t, c in pairs]
-    jobs = [_isolated_job(index[t], c) if isolated_verdict else index[t].program(c) for t, c in pairs]
-    execs = run_programs(jobs, workers, timeout, limits, progress, "evaluate")
-    scores = codebleu_scores(index, pairs) if codebleu and pairs else [None] * len(pairs)
+    unique = list(dict.fromkeys(pairs))  # identical samples run once (sampled completions often repeat)
+    jobs = [_isolated_job(index[t], c) if isolated_verdict else index[t].program(c) for t, c in unique]
+    done = dict(zip(unique, run_programs(jobs, workers, timeout, limits, progress, "evaluate")))
+    execs = [done[pair] for pair in pairs]
+    scored = dict(zip(unique, codebleu_scores(index, unique))) if codebleu and pairs else {}
+    scores = [scored.get(pair) for pair in pairs]
     results, counts = _tally(pairs, execs, scores)
     return EvaluationResult(results, counts, mean_pass_at_k(counts, k) if k else {},
                             mean_codebleu(scores) if codebleu and pairs else None, dict(isolation()))

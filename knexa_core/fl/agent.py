@@ -20,7 +20,14 @@ from typing import Any, Sequence
 import torch
 
 from knexa_core.data.schema import Problem
-from knexa_core.eval.postprocess import clean_completion, completion_kind
+from knexa_core.eval.postprocess import BODY_STOPS, PROGRAM_STOPS, clean_completion, completion_kind, truncate_at_stops
+
+DECODE_CHUNK = 16  # tokens decoded between two prunings of finished sequences (see Agent._decode)
+
+
+def _cut(text: str, kind: str) -> bool:
+    """True when ``clean_completion`` would cut ``text`` (a stop line): later tokens cannot matter."""
+    return truncate_at_stops(text, BODY_STOPS if kind == "body" else PROGRAM_STOPS) != text
 
 
 @dataclass(frozen=True)
@@ -172,14 +179,40 @@ class Agent:
             chunk = problems[i:i + batch_size]
             enc = tok([p.prompt for p in chunk], return_tensors="pt", padding=True, add_special_tokens=False)
             enc = {k: v[:, -(self.config.max_len // 2 + self.config.max_len // 4):].to(self.device) for k, v in enc.items()}
-            kwargs = {"do_sample": True, "temperature": temperature, "top_k": 0} if temperature > 0 else {"do_sample": False}
-            gen = self.model.generate(**enc, max_new_tokens=max_new_tokens, num_return_sequences=samples,
-                                      pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, **kwargs)
-            new = gen[:, enc["input_ids"].shape[1]:]
-            self.stats["generated_tokens"] += int((new != tok.pad_token_id).sum())
+            kinds = [completion_kind(p.source) for p in chunk for _ in range(samples)]
+            new = self._decode(enc["input_ids"].repeat_interleave(samples, 0),
+                               enc["attention_mask"].repeat_interleave(samples, 0), kinds, max_new_tokens, temperature,
+                               DECODE_CHUNK)
+            self.stats["generated_tokens"] += sum(len(ids) for ids in new)
             texts = tok.batch_decode(new, skip_special_tokens=True)
-            for j, p in enumerate(chunk):
-                kind = completion_kind(p.source)
-                out.append([clean_completion(t, kind) for t in texts[j * samples:(j + 1) * samples]])
+            out.extend([clean_completion(t, k) for t, k in zip(texts[j * samples:(j + 1) * samples],
+                                                               kinds[j * samples:(j + 1) * samples])]
+                       for j in range(len(chunk)))
         self.stats["generate_seconds"] += time.perf_counter() - clock
         return out
+
+    def _decode(self, ids: torch.Tensor, mask: torch.Tensor, kinds: Sequence[str], max_new_tokens: int,
+                temperature: float, chunk: int) -> list[list[int]]:
+        """New token ids per sequence, decoded ``chunk`` tokens at a time; after each chunk the
+        sequences that are done (EOS, or a line that :func:`clean_completion` cuts at) leave the
+        batch, their rows of the KV cache too, so finished completions stop costing compute."""
+        tok, eos = self.tokenizer, self.tokenizer.eos_token_id
+        kwargs = {"do_sample": True, "temperature": temperature, "top_k": 0} if temperature > 0 else {"do_sample": False}
+        new: list[list[int]] = [[] for _ in range(len(ids))]
+        active, cache, left = list(range(len(ids))), None, max_new_tokens
+        while active and left > 0:
+            gen = self.model.generate(input_ids=ids, attention_mask=mask, cache=cache, max_new_tokens=min(chunk, left),
+                                      pad_token_id=tok.pad_token_id, eos_token_id=eos, return_dict_in_generate=True, **kwargs)
+            rows, left = gen.sequences[:, ids.shape[1]:].tolist(), left - min(chunk, left)
+            keep = []
+            for r, (j, row) in enumerate(zip(active, rows)):
+                new[j] += row[: row.index(eos)] if eos in row else row
+                if eos not in row and not _cut(tok.decode(new[j], skip_special_tokens=True), kinds[j]):
+                    keep.append(r)
+            if not keep or left == 0:
+                break
+            index = torch.tensor(keep, device=ids.device)
+            gen.past_key_values.batch_select_indices(index)
+            ids, cache, active = gen.sequences[index], gen.past_key_values, [active[r] for r in keep]
+            mask = torch.cat([mask[index], torch.ones_like(ids[:, mask.shape[1]:])], 1)
+        return new
