@@ -201,7 +201,7 @@ def client_rows(fed: Federation, result: FederationResult) -> list[dict[str, Any
     """One row per client: final Pass@k and CodeBLEU, base and peak Pass@1, roles, packages."""
     out = []
     for i, (client, agent) in enumerate(zip(fed.clients, fed.agents)):
-        mine = [r for r in result.rows if r["client"] == agent.id]
+        mine = [r for r in uniform_rows(result.rows) if r["client"] == agent.id]
         tested = [r["pass@1"] for r in mine if r["pass@1"] != ""]
         transfer = [r["transfer_pass1"] for r in mine if r.get("transfer_pass1", "") != ""]
         sent = [rec.packages[s].report.sier for rec in result.records for te, s in rec.pairs if te == i]

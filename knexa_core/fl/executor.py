@@ -34,7 +34,7 @@ class Failure:
     @classmethod
     def of(cls, client: int, exc: BaseException) -> "Failure":
         text = str(exc).strip().splitlines()
-        return cls(client, f"{type(exc).__name__}: {text[-1] if text else ''}".strip())
+        return cls(client, f"{type(exc).__name__}: {text[0] if text else ''}".strip())
 
 
 class Executor:

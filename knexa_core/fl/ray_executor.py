@@ -19,6 +19,7 @@ the Hugging Face checkpoints. Chapter ``02_federated_training``, section "Runnin
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -46,6 +47,9 @@ class ClientActor:
 
     def ready(self) -> bool:
         return True
+
+    def pid(self) -> int:
+        return os.getpid()
 
     def run(self, op: str, *args: Any, **kwargs: Any) -> Any:
         return getattr(self.worker, op)(*args, **kwargs)
