@@ -11,7 +11,7 @@ returns, per client, its value or a :class:`Failure` (the exception, or a dead a
 line); :meth:`Executor.packages` makes packages and returns handles plus summaries;
 ``agents`` are the clients' agents (under Ray, thin proxies with the same methods), for code that
 drives agents directly (the centralized baselines, the chapter's probes).
-Chapter ``02_federated_training``, section "Running on a cluster".
+README, "On a Ray cluster"; chapter ``02_federated_training``.
 """
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ starts a new actor and loads the newest checkpoint into it (the driver does this
 round). On a multi-node cluster (``ray start --head`` on one machine, ``ray start
 --address=HEAD:6379`` on the others, ``knexa train --executor ray --address HEAD:6379``), every
 node needs this package installed and the tiny bases' cache (``KNEXA_CACHE``) or network for
-the Hugging Face checkpoints. Chapter ``02_federated_training``, section "Running on a cluster".
+the Hugging Face checkpoints. README, "On a Ray cluster"; chapter ``02_federated_training``.
 """
 from __future__ import annotations
 
