@@ -68,6 +68,7 @@ class LocalExecutor(Executor):
     def __init__(self, workers: Sequence[Any]) -> None:
         self.workers = list(workers)
         self.agents = [w.agent for w in self.workers]
+        self.guardrails = [w.guardrail for w in self.workers]
 
     def run(self, op: str, jobs: dict[int, tuple]) -> dict[int, Any]:
         out = {}

@@ -22,8 +22,9 @@ from knexa_core.cpm.reward import RewardNormalizer
 from knexa_core.errors import KnexaError
 from knexa_core.fl.akd import eq3_reward, linear
 from knexa_core.fl.executor import Failure
-from knexa_core.fl.federation import Federation
-from knexa_core.fl.worker import GEN_FINAL, GEN_PACKAGE, GEN_TEST, GEN_TRANSFER, GEN_VAL  # noqa: F401 (re-exported)
+from knexa_core.fl.evaluate import score
+from knexa_core.fl.federation import Federation, derived_seed
+from knexa_core.fl.worker import GEN_FINAL, GEN_PACKAGE, GEN_TEST, GEN_TRANSFER, GEN_VAL, Package  # noqa: F401 (re-exported)
 
 
 @dataclass
@@ -139,7 +140,7 @@ def _measure(fed, rec: RoundRecord, losses, measured, alpha: float, temp: float)
         row |= {"alpha_kd": round(alpha, 4), "temperature": round(temp, 4), "local_loss": round(losses[i], 6),
                 "val_loss": round(m["val_loss"], 6), "val_pass1": round(m["val"].pass_at_k["pass@1"], 6),
                 "val_codebleu": round(m["val"].codebleu, 6)}
-        row |= test_columns(rec, i, m)
+        row |= measured_test_columns(rec, i, m)
         row |= package_columns(rec, i)
         rec.rows.append(row | {"failed": 0})
 
@@ -148,13 +149,27 @@ def base_row(fed: Federation, t: int, i: int) -> dict[str, Any]:
     return {"round": t, "method": fed.config.method, "seed": fed.config.seed, "client": fed.agents[i].id}
 
 
-def test_columns(rec: RoundRecord, i: int, measured: dict[str, Any]) -> dict[str, Any]:
-    """Greedy test Pass@1 (eval rounds) and, for a student, Pass@1 on the transfer set (Table 5)."""
+def measured_test_columns(rec: RoundRecord, i: int, measured: dict[str, Any]) -> dict[str, Any]:
+    """Greedy test Pass@1 (eval rounds) and, for a student, Pass@1 on the transfer set (Table 5),
+    from what the client's worker measured (:meth:`~knexa_core.fl.worker.ClientWorker.measure`)."""
     if measured["test"] is None:
         return {"pass@1": "", "transfer_pass1": ""}
     rec.test_scores[i] = measured["test"]
     transfer = "" if measured["transfer"] is None else round(measured["transfer"], 6)
     return {"pass@1": round(measured["test"].pass_at_k["pass@1"], 6), "transfer_pass1": transfer}
+
+
+def test_columns(fed: Federation, rec: RoundRecord, i: int, evaluate_test: bool, student: bool) -> dict[str, Any]:
+    """The same columns measured here through ``fed.agents[i]`` (for rounds that drive agents directly)."""
+    if not evaluate_test:
+        return {"pass@1": "", "transfer_pass1": ""}
+    agent, c, t = fed.agents[i], fed.config, rec.round
+    test = score(agent, fed.test_set, c.max_new_tokens, seed=derived_seed(c.seed, t, i, GEN_TEST), codebleu=False)
+    transfer = None
+    if student:
+        transfer = score(agent, fed.split.transfer[: c.eval_problems or None], c.max_new_tokens, codebleu=False,
+                         seed=derived_seed(c.seed, t, i, GEN_TRANSFER)).pass_at_k["pass@1"]
+    return measured_test_columns(rec, i, {"test": test, "transfer": transfer})
 
 
 def package_columns(rec: RoundRecord, i: int) -> dict[str, Any]:

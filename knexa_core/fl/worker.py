@@ -30,7 +30,8 @@ from knexa_core.fl.agent import Agent
 from knexa_core.fl.evaluate import Score, score
 from knexa_core.fl.guardrail import Guardrail
 
-GEN_PACKAGE, GEN_VAL, GEN_TEST, GEN_TRANSFER, GEN_FINAL, GEN_TRAIN = range(6)  # purposes of derived seeds
+GEN_PACKAGE, GEN_VAL, GEN_TEST, GEN_TRANSFER, GEN_FINAL = range(5)  # purposes of derived seeds
+GEN_TRAIN = 7  # local training (LoRA dropout); 5 and 6 are the centralized baselines' (knexa_core.fl.central)
 
 
 @dataclass
