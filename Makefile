@@ -10,10 +10,11 @@ VENV    ?= .venv
 PROFILE ?= cpu
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
+RAY_STAMP := $(VENV)/.installed-ray
 # JupyterLab opens the .py twins as notebooks (jupytext's viewer), read from the environment's settings
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: book test test-slow venv chromium bubblewrap lock clean lab strip params
+.PHONY: book test test-slow venv venv-ray chromium bubblewrap lock clean lab strip params
 
 venv: $(STAMP)
 
@@ -25,6 +26,14 @@ $(STAMP): pyproject.toml constraints.txt
 	mkdir -p $(dir $(LAB_OVERRIDES))
 	echo '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"python": "Jupytext Notebook"}}}' > $(LAB_OVERRIDES)
 	touch $(STAMP)
+
+# The optional Ray executor (pip install -e .[ray]): the tests install it so they cover `--executor ray`;
+# `make book` and a plain `pip install -e .` stay without it.
+venv-ray: $(RAY_STAMP)
+
+$(RAY_STAMP): $(STAMP)
+	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet -c constraints.txt -e ".[ray]"
+	touch $(RAY_STAMP)
 
 # Headless Chromium for the book's browser check (Debian packages; needs root or an existing install).
 chromium:
@@ -42,11 +51,11 @@ bubblewrap:
 book: venv chromium bubblewrap
 	$(VENV)/bin/knexa book --profile $(PROFILE)
 
-test: venv chromium bubblewrap
+test: venv venv-ray chromium bubblewrap
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
-test-slow: venv chromium bubblewrap
+test-slow: venv venv-ray chromium bubblewrap
 	$(PY) -m pytest -m slow
 
 lab: venv
@@ -60,7 +69,7 @@ strip: venv
 params: venv
 	$(PY) -m knexa_core.book.run
 
-lock: venv
+lock: venv-ray
 	{ head -n 2 constraints.txt; $(PY) -m pip freeze --exclude-editable | sed "s/+cpu$$//" | sort -f; } > constraints.tmp && mv constraints.tmp constraints.txt
 
 clean:

@@ -23,15 +23,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--method", default="knexa_fl")
     parser.add_argument("--profile", default="cpu")
+    parser.add_argument("--executor", default="local", choices=["local", "ray"], help="where the clients run")
     args = parser.parse_args()
     config = FederationConfig.for_profile(args.profile, method=args.method, rounds=args.rounds, seed=0)
     build_federation(config)  # builds and caches the tiny bases, so the timed run measures training
     holder = {}
     with tempfile.TemporaryDirectory() as tmp:
         clock = time.perf_counter()
-        result = run_federation(config, Path(tmp), on_round=lambda rec: holder.setdefault("rounds", []).append(rec))
+        result = run_federation(config, Path(tmp), on_round=lambda rec: holder.setdefault("rounds", []).append(rec),
+                                executor=args.executor)
         wall = time.perf_counter() - clock
-    print(f"profile {args.profile}, method {args.method}, 6 clients, {args.rounds} rounds")
+        result.federation.executor.close()
+    print(f"profile {args.profile}, method {args.method}, executor {args.executor}, 6 clients, {args.rounds} rounds")
     print(f"wall time of the run: {wall / 60:.2f} min ({wall:.0f} s; build {result.seconds['build']:.0f} s, "
           f"rounds {result.seconds['rounds']:.0f} s, final evaluation {result.seconds['final']:.0f} s)")
     for name, (tokens, seconds) in {"training": ("train_tokens", "train_seconds"),

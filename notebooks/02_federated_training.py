@@ -161,7 +161,7 @@ perf
 # Eq. 3 reward, z-scored by the CPM.
 
 # %%
-step = pd.DataFrame([{"teacher": clients[t], "student": clients[s], "items kept": len(first.packages[s].items),
+step = pd.DataFrame([{"teacher": clients[t], "student": clients[s], "items kept": first.packages[s].kept,
                       "SIER": first.packages[s].report.sier, "package pass@1": round(first.packages[s].pass1, 3),
                       "KB": round(first.packages[s].kbytes, 2), "L_pre": round(first.rewards[s][0], 4),
                       "L_post": round(first.rewards[s][1], 4), "reward": round(first.rewards[s][2], 4),
@@ -169,11 +169,14 @@ step = pd.DataFrame([{"teacher": clients[t], "student": clients[s], "items kept"
 step if len(step) else Markdown("LocalOnly pairs nobody: every client trains on its own data.")
 
 # %% [markdown]
-# One item of the first package, as the student received it (prompt, then the teacher's text):
+# One item of the first package, as the student received it (prompt, then the teacher's text).
+# The driver keeps only a summary of each package (the counts above); the package itself goes
+# to the student (under `--executor ray`, from actor to actor), and in this in-process run it is
+# at hand in the round's `handles`:
 
 # %%
 if first.pairs:
-    prompt, text = first.packages[first.pairs[0][1]].items[0]
+    prompt, text = first.handles[first.pairs[0][1]].items[0]
     print(prompt + text)
 
 # %% [markdown]

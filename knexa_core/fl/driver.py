@@ -16,6 +16,7 @@ Same config, same bytes.
 from __future__ import annotations
 
 import fcntl
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +26,14 @@ from knexa_core.artifacts import layout
 from knexa_core.artifacts.writers import write_knexa_log, write_method_summary
 from knexa_core.cpm.reward import RewardNormalizer
 from knexa_core.data.make_splits import write_split_artifacts
+from knexa_core.errors import ConfigError, KnexaError
+from knexa_core.fl import checkpoint as ckpt
 from knexa_core.fl.config import FederationConfig
+from knexa_core.fl.executor import Failure
 from knexa_core.fl.evaluate import Score, score
-from knexa_core.fl.federation import Federation, build_federation, derived_seed
+from knexa_core.fl.federation import Federation, build_federation
 from knexa_core.fl.methods import METHODS, pairing_policy
-from knexa_core.fl.rounds import GEN_FINAL, GEN_TEST, GEN_VAL, RoundRecord, base_row, run_round
+from knexa_core.fl.rounds import RoundRecord, base_row, run_round
 from knexa_core.io import check_writable, read_json, write_csv
 from knexa_core.progress import progress
 
@@ -58,65 +62,133 @@ class FederationResult:
 
 
 def initial_rows(fed: Federation) -> tuple[list[dict[str, Any]], list[Score]]:
-    """Round 0: the untrained clients on the validation and test sets."""
-    c, rows, scores = fed.config, [], []
-    for i, (agent, state) in enumerate(zip(fed.agents, fed.states)):
-        val = score(agent, agent.val_set, c.max_new_tokens, seed=derived_seed(c.seed, 0, i, GEN_VAL))
-        loss = agent.loss(agent.val_set)
-        state.record(val.pass_at_k["pass@1"], val.codebleu, loss, agent.loss(agent.train_set), count_round=False)
-        test = score(agent, fed.test_set, c.max_new_tokens, seed=derived_seed(c.seed, 0, i, GEN_TEST),
-                     codebleu=False)
+    """Round 0: the untrained clients on the validation and test sets (a failure here stops the run)."""
+    ex, every = fed.executor, {i: () for i in range(len(fed.agents))}
+    measured = _all_or_error(ex.run("measure", {i: (0, True, False) for i in every}), fed, "before training")
+    train_losses = _all_or_error(ex.run("train_loss", every), fed, "before training")
+    rows, scores = [], []
+    for i, state in enumerate(fed.states):
+        val, loss, test = measured[i]["val"], measured[i]["val_loss"], measured[i]["test"]
+        state.record(val.pass_at_k["pass@1"], val.codebleu, loss, train_losses[i], count_round=False)
         scores.append(test)
         rows.append(base_row(fed, 0, i) | {"role": "", "partner": "", "pass@1": round(test.pass_at_k["pass@1"], 6),
                                            "val_pass1": round(val.pass_at_k["pass@1"], 6), "val_loss": round(loss, 6)})
     return rows, scores
 
 
+def _all_or_error(results: dict[int, Any], fed: Federation, when: str) -> dict[int, Any]:
+    """``results`` if no client failed, else a one-line error naming the first failure."""
+    bad = [v for v in results.values() if isinstance(v, Failure)]
+    if bad:
+        raise KnexaError(f"client {fed.agents[bad[0].client].id} failed {when}: {bad[0].error}")
+    return results
+
+
 def run_federation(config: FederationConfig, out_dir: str | Path | None = None, roster: str | Path | None = None,
-                   cache: Path | None = None, on_round: Callable[[RoundRecord], None] | None = None) -> FederationResult:
+                   cache: Path | None = None, on_round: Callable[[RoundRecord], None] | None = None,
+                   executor: str = "local", resume: bool = False, address: str | None = None) -> FederationResult:
     """Run ``config`` end to end; write its artifacts under ``out_dir`` when given.
 
-    An output folder that cannot be written is an error before any training.
+    With ``out_dir``, a checkpoint is written after every round (:mod:`knexa_core.fl.checkpoint`)
+    and ``resume=True`` continues from the newest one. ``executor`` is ``"local"`` or ``"ray"``
+    (``address``: an existing Ray cluster). An output folder that cannot be written, or a resume
+    without a checkpoint, is an error before any training.
     """
+    root = None if out_dir is None else ckpt.run_dir(out_dir, config.seed, config.method)
     if out_dir is not None:
         check_writable(Path(out_dir) / ".knexa-train.lock")
+    if resume and root is None:
+        raise ConfigError("resume needs the output folder that holds the checkpoints (--out)")
+    start = ckpt.latest(root, config.to_dict()) if resume else 0
     clock = time.perf_counter()
-    fed = build_federation(config, roster, cache)
+    fed = build_federation(config, roster, cache, executor, address)
     built = time.perf_counter() - clock
-    matcher = pairing_policy(config.method, config.seed, config.bandit_context, config.bandit_lam, config.bandit_beta0,
-                             config.bandit_beta_schedule)
-    normalizer = RewardNormalizer()
-    rows, initial = initial_rows(fed)
-    records = []
-    bar = progress(range(1, config.rounds + 1), desc=f"{config.method} seed {config.seed}", unit="round")
+    run = _resumed(fed, root, start) if start else _fresh(fed, root)
+    bar = progress(range(start + 1, config.rounds + 1), desc=f"{config.method} seed {config.seed}", unit="round",
+                   initial=start, total=config.rounds)
     for t in bar:
-        evaluate = t % config.eval_every == 0 or t == config.rounds
-        rec = run_round(fed, matcher, normalizer, t, evaluate)
-        records.append(rec)
-        rows.extend(rec.rows)
+        _revive(fed, root)
+        rec = run_round(fed, run.matcher, run.normalizer, t, t % config.eval_every == 0 or t == config.rounds)
+        run.records.append(rec)
+        run.rows.extend(rec.rows)
         bar.set_postfix(pairs=" ".join(f"{fed.agents[a].id}>{fed.agents[b].id}" for a, b in rec.pairs) or "-")
+        if root is not None:
+            _checkpoint(fed, root, run, t)
         if on_round:
             on_round(rec)
+    return _finish(fed, run, out_dir, root, {"build": built, "start": clock})
+
+
+@dataclass
+class _Run:
+    """The driver's state between rounds (what a checkpoint keeps besides the clients)."""
+
+    matcher: Any
+    normalizer: RewardNormalizer
+    rows: list[dict[str, Any]]
+    initial: list[Score]
+    records: list[RoundRecord] = field(default_factory=list)
+
+
+def _fresh(fed: Federation, root: Path | None) -> _Run:
+    c = fed.config
+    if root is not None:
+        ckpt.clear(root)  # a new run: checkpoints of an earlier one with this seed and method are stale
+    matcher = pairing_policy(c.method, c.seed, c.bandit_context, c.bandit_lam, c.bandit_beta0, c.bandit_beta_schedule)
+    rows, initial = initial_rows(fed)
+    return _Run(matcher, RewardNormalizer(), rows, initial)
+
+
+def _resumed(fed: Federation, root: Path, t: int) -> _Run:
+    driver, clients = ckpt.load(root, t)
+    _all_or_error(fed.executor.run("load_state", {i: (s,) for i, s in clients.items()}), fed, "to load its checkpoint")
+    fed.states[:] = driver["states"]
+    return driver["run"]
+
+
+def _checkpoint(fed: Federation, root: Path, run: _Run, t: int) -> None:
+    _revive(fed, root)
+    states = _all_or_error(fed.executor.run("state", {i: () for i in range(len(fed.agents))}), fed,
+                           f"while its round-{t} checkpoint was taken")
+    ckpt.save(root, t, fed.config.to_dict(), {"run": run, "states": fed.states}, states)
+
+
+def _revive(fed: Federation, root: Path | None) -> None:
+    """Replace dead workers (Ray actors), from the newest checkpoint when there is one."""
+    if not fed.executor.dead:
+        return
+    saved = ckpt.rounds_saved(root) if root is not None else []
+    clients = ckpt.load_clients(root, saved[-1]) if saved else {}
+    for i in fed.executor.revive({i: clients.get(i) for i in fed.executor.dead}):
+        sys.stderr.write(f"warning: client {fed.agents[i].id}'s worker was restarted "
+                         f"{f'from the round-{saved[-1]} checkpoint' if saved else 'with a fresh adapter'}\n")
+
+
+def _finish(fed: Federation, run: _Run, out_dir, root: Path | None, clock: dict[str, float]) -> FederationResult:
     rounds_done = time.perf_counter()
-    final, greedy = final_scores(fed, records[-1])
-    result = FederationResult(config, rows, initial, final, greedy, records,
-                              {"build": built, "rounds": rounds_done - clock - built,
+    _revive(fed, root)
+    final, greedy = final_scores(fed, run.records[-1])
+    stats = _all_or_error(fed.executor.run("stats", {i: () for i in range(len(fed.agents))}), fed, "(stats)")
+    result = FederationResult(fed.config, run.rows, run.initial, final, greedy, run.records,
+                              {"build": clock["build"], "rounds": rounds_done - clock["start"] - clock["build"],
                                "final": time.perf_counter() - rounds_done},
-                              agent_stats=[dict(a.stats) for a in fed.agents], federation=fed)
+                              agent_stats=[stats[i] for i in range(len(fed.agents))], federation=fed)
     if out_dir is not None:
         result.files = write_run(fed, result, Path(out_dir))
-    result.seconds["total"] = time.perf_counter() - clock
+        ckpt.clear(root)
+    result.seconds["total"] = time.perf_counter() - clock["start"]
     return result
 
 
 def final_scores(fed: Federation, last: RoundRecord | None) -> tuple[list[Score], list[Score]]:
     """Every client on the global test set: ``final_samples`` sampled completions per problem
-    (Pass@1/5/10, CodeBLEU), and the greedy scores of the last round (Pass@1 per category)."""
-    c, final = fed.config, []
-    for i, agent in enumerate(progress(fed.agents, desc="final evaluation", unit="client")):
-        final.append(score(agent, fed.test_set, c.max_new_tokens, c.final_samples, c.final_temperature,
-                           derived_seed(c.seed, c.rounds + 1, i, GEN_FINAL)))
-    return final, [last.test_scores[i] for i in range(len(fed.agents))]
+    (Pass@1/5/10, CodeBLEU), and the greedy scores of the last round (Pass@1 per category; measured
+    now for a client that failed in the last round)."""
+    n, ex = len(fed.agents), fed.executor
+    final = _all_or_error(ex.run("final_score", {i: () for i in range(n)}), fed, "in the final evaluation")
+    missing = {i: (fed.config.rounds,) for i in range(n) if i not in last.test_scores}
+    greedy = last.test_scores | _all_or_error(ex.run("test_score", missing), fed, "in the final evaluation")
+    return [final[i] for i in range(n)], [greedy[i] for i in range(n)]
 
 
 def uniform_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -129,7 +201,7 @@ def client_rows(fed: Federation, result: FederationResult) -> list[dict[str, Any
     """One row per client: final Pass@k and CodeBLEU, base and peak Pass@1, roles, packages."""
     out = []
     for i, (client, agent) in enumerate(zip(fed.clients, fed.agents)):
-        mine = [r for r in result.rows if r["client"] == agent.id]
+        mine = [r for r in uniform_rows(result.rows) if r["client"] == agent.id]
         tested = [r["pass@1"] for r in mine if r["pass@1"] != ""]
         transfer = [r["transfer_pass1"] for r in mine if r.get("transfer_pass1", "") != ""]
         sent = [rec.packages[s].report.sier for rec in result.records for te, s in rec.pairs if te == i]

@@ -18,14 +18,11 @@ from knexa_core.data.categories import category_histogram
 from knexa_core.data.make_splits import draw_split, setup_study, setup_synthetic
 from knexa_core.data.roster import Client, default_roster_path
 from knexa_core.data.splits import FederationSplit
-from knexa_core.fl.agent import Agent
 from knexa_core.fl.akd import ProfileState
 from knexa_core.fl.backbones import family_of
 from knexa_core.fl.config import FederationConfig
-from knexa_core.fl.guardrail import Guardrail
-from knexa_core.fl.models import client_model, device_and_dtype
+from knexa_core.fl.executor import make_executor
 from knexa_core.fl.pretrain import pretrain_all
-from knexa_core.progress import progress
 
 
 def derived_seed(*parts: int) -> int:
@@ -35,15 +32,24 @@ def derived_seed(*parts: int) -> int:
 
 @dataclass
 class Federation:
-    """Everything a run mutates: agents with their guardrails and profile states, and the split."""
+    """Everything a run mutates: the clients' agents (on an executor), their profile states, the split.
+
+    ``agents`` are the agents themselves under the local executor and thin proxies with the same
+    methods under Ray (:mod:`knexa_core.fl.executor`); ``executor`` runs a round's client work.
+    """
 
     config: FederationConfig
     clients: tuple[Client, ...]
     split: FederationSplit
     manifest: dict[str, Any]
-    agents: list[Agent]
+    agents: list[Any]
     states: list[ProfileState]
-    guardrails: list[Guardrail]
+    executor: Any
+
+    @property
+    def guardrails(self) -> list[Any]:
+        """The clients' guardrails (in this process: local executor only; under Ray they live on the actors)."""
+        return self.executor.guardrails
 
     @property
     def test_set(self):
@@ -63,24 +69,23 @@ def draw_federation_split(config: FederationConfig, roster: str | Path | None = 
     return setup.clients, split, manifest
 
 
-def build_federation(config: FederationConfig, roster: str | Path | None = None,
-                     cache: Path | None = None) -> Federation:
-    """Draw the split and build one agent per client (bases built or loaded, adapters fresh)."""
+def build_federation(config: FederationConfig, roster: str | Path | None = None, cache: Path | None = None,
+                     executor: str = "local", address: str | None = None) -> Federation:
+    """Draw the split, build the tiny bases if needed, and start one worker per client on ``executor``.
+
+    ``executor`` is ``"local"`` (this process) or ``"ray"`` (one actor per client; ``address`` of
+    an existing cluster, else a local one is started).
+    """
     import torch
 
     if config.threads:
         torch.set_num_threads(config.threads)
     clients, split, manifest = draw_federation_split(config, roster)
-    device, _ = device_and_dtype()
-    choice, train_config = config.backbone_choice(), config.train_config()
+    choice = config.backbone_choice()
     if choice.kind == "tiny":
         pretrain_all([family_of(c.backbone) for c in clients], choice.size, choice.pretrain, cache)
-    agents, states, guards = [], [], []
-    for i, (client, part) in enumerate(progress(list(zip(clients, split.clients)), desc="build clients", unit="client")):
-        seed = derived_seed(config.seed, client.seed)
-        model, tokenizer = client_model(client.backbone, choice, seed, device, cache)
-        agents.append(Agent(client.id, family_of(client.backbone), model, tokenizer, part.train, part.val,
-                            train_config, seed, device))
-        states.append(ProfileState(family_of(client.backbone), category_histogram(part.train + part.val)))
-        guards.append(Guardrail([p.reference for p in part.train]))
-    return Federation(config, tuple(clients), split, manifest, agents, states, guards)
+    test = split.global_test[: config.eval_problems or None]
+    runner = make_executor(executor, config, clients, split, test, cache, address)
+    states = [ProfileState(family_of(c.backbone), category_histogram(p.train + p.val))
+              for c, p in zip(clients, split.clients)]
+    return Federation(config, tuple(clients), split, manifest, runner.agents, states, runner)

@@ -1,11 +1,16 @@
 """One collaboration round: profiles → pairs → packages → guardrail → AKD → rewards → measurements.
 
 The same function runs every method; only the matcher differs (:mod:`knexa_core.fl.methods`).
+The clients' work runs on the federation's executor (:mod:`knexa_core.fl.executor`): the driver
+keeps the profiles and the CPM, and learns of a package only its summary. A client whose
+operation fails (an exception, a dead actor) is logged, its pair is dissolved (no reward reaches
+the CPM for it) and it is measured no further this round; the run goes on.
 A round returns one row per client (the per-round CSV) and the details the chapter narrates.
 Chapter ``02_federated_training``, section "One round, step by step".
 """
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,23 +19,12 @@ import numpy as np
 
 from knexa_core.cpm.matchers import Matcher
 from knexa_core.cpm.reward import RewardNormalizer
-from knexa_core.eval import evaluate_samples
+from knexa_core.errors import KnexaError
 from knexa_core.fl.akd import eq3_reward, linear
+from knexa_core.fl.executor import Failure
 from knexa_core.fl.evaluate import score
 from knexa_core.fl.federation import Federation, derived_seed
-
-GEN_PACKAGE, GEN_VAL, GEN_TEST, GEN_TRANSFER, GEN_FINAL = range(5)  # purposes of derived seeds
-
-
-@dataclass
-class Package:
-    """A teacher's knowledge package after the guardrail."""
-
-    teacher: int
-    items: list[tuple[str, str]]     # (transfer prompt, teacher text) kept
-    report: Any                      # GuardrailReport
-    kbytes: float
-    pass1: float                     # share of the raw package that passes the transfer tests
+from knexa_core.fl.worker import GEN_FINAL, GEN_PACKAGE, GEN_TEST, GEN_TRANSFER, GEN_VAL, Package  # noqa: F401 (re-exported)
 
 
 @dataclass
@@ -39,12 +33,18 @@ class RoundRecord:
 
     round: int
     profiles: np.ndarray
-    pairs: list[tuple[int, int]]
-    packages: dict[int, Package] = field(default_factory=dict)   # student index -> package
+    pairs: list[tuple[int, int]]     # pairs that ran and were rewarded
+    packages: dict[int, Any] = field(default_factory=dict)   # student index -> PackageSummary
     rewards: dict[int, tuple[float, float, float, float]] = field(default_factory=dict)  # student -> pre, post, raw, z
     rows: list[dict[str, Any]] = field(default_factory=list)
     test_scores: dict[int, Any] = field(default_factory=dict)   # client -> greedy test Score (eval rounds)
     seconds: dict[str, float] = field(default_factory=dict)
+    failed: dict[int, str] = field(default_factory=dict)       # client -> one-line error
+    dissolved: list[tuple[int, int]] = field(default_factory=list)  # pairs dropped because a client failed
+    handles: dict[int, Any] = field(default_factory=dict)      # student -> package (local) or object ref (Ray)
+
+    def __getstate__(self) -> dict[str, Any]:  # checkpoints keep no package contents or object refs
+        return self.__dict__ | {"handles": {}}
 
 
 def schedule(fed: Federation, t: int) -> tuple[float, float]:
@@ -55,45 +55,65 @@ def schedule(fed: Federation, t: int) -> tuple[float, float]:
     return alpha, temp
 
 
-def make_package(fed: Federation, teacher: int, t: int, temperature: float) -> Package:
-    """Teacher's completions on the transfer prompts (``package_size`` of them, drawn), through its guardrail."""
-    transfer, size = fed.split.transfer, fed.config.package_size
-    if 0 < size < len(transfer):
-        pick = np.random.default_rng(derived_seed(fed.config.seed, t, teacher, GEN_PACKAGE)).choice(len(transfer), size, replace=False)
-        transfer = tuple(transfer[i] for i in sorted(pick))
-    texts = [c[0] for c in fed.agents[teacher].generate(transfer, fed.config.max_new_tokens, temperature, 1,
-                                                        derived_seed(fed.config.seed, t, teacher, GEN_PACKAGE))]
-    raw = evaluate_samples(transfer, list(zip([p.task_id for p in transfer], texts)), k=(1,), codebleu=False,
-                           progress=False).pass_at_k["pass@1"]
-    kept, report = fed.guardrails[teacher].check(texts)
-    items = [(p.prompt, x) for p, x in zip(transfer, kept) if x is not None]
-    return Package(teacher, items, report, sum(len(x.encode()) for _, x in items) / 1024.0, raw)
+def select_pairs(matcher: Matcher | None, profiles: np.ndarray, live: list[int], k: int, t: int) -> list[tuple[int, int]]:
+    """The matcher's pairs among the ``live`` clients (indices of ``profiles``)."""
+    if matcher is None or len(live) < 2:
+        return []
+    pairs = matcher.select(profiles[live], min(k, len(live) // 2), t)
+    return [(live[int(a)], live[int(b)]) for a, b in pairs]
 
 
 def run_round(fed: Federation, matcher: Matcher | None, normalizer: RewardNormalizer, t: int,
               evaluate_test: bool) -> RoundRecord:
     """Run round ``t`` (1-based) of ``fed`` with ``matcher`` (None: LocalOnly)."""
-    c, agents, clock = fed.config, fed.agents, time.perf_counter()
+    ex, n, clock = fed.executor, len(fed.agents), time.perf_counter()
     profiles = np.stack([s.profile() for s in fed.states])
-    pairs = matcher.select(profiles, min(c.k_pairs, len(agents) // 2), t) if matcher else []
-    rec = RoundRecord(t, profiles, [(int(a), int(b)) for a, b in pairs])
+    live = [i for i in range(n) if i not in ex.dead]
+    rec = RoundRecord(t, profiles, select_pairs(matcher, profiles, live, fed.config.k_pairs, t))
+    rec.failed |= {i: "the client's worker is dead" for i in range(n) if i not in live}
     alpha, temp = schedule(fed, t)
-    for teacher, student in rec.pairs:
-        rec.packages[student] = make_package(fed, teacher, t, temp)
+    rec.handles, summaries = ex.packages({te: (t, temp) for te, _ in rec.pairs})
+    rec.handles = {s: rec.handles[te] for te, s in rec.pairs if te in rec.handles}
+    rec.packages = {s: summaries[te] for te, s in rec.pairs if not _failed(fed, rec, {te: summaries[te]})}
     rec.seconds["packages"] = time.perf_counter() - clock
-    pre = {s: agents[s].loss(agents[s].val_set) for s in rec.packages}
-    losses = [a.train_round(rec.packages[i].items if i in rec.packages else (), alpha) for i, a in enumerate(agents)]
+    pre = _kept(fed, rec, ex.run("val_loss", {s: () for s in rec.packages}))
+    jobs = {i: (rec.handles.get(i), alpha, t) for i in range(n) if i not in rec.failed}
+    losses = _kept(fed, rec, ex.run("train", jobs))
     rec.seconds["training"] = time.perf_counter() - clock - rec.seconds["packages"]
-    _rewards(fed, matcher, normalizer, rec, pre)
-    _measure(fed, rec, losses, alpha, temp, evaluate_test)
+    students = {s for _, s in rec.pairs}
+    measured = _kept(fed, rec, ex.run("measure", {i: (t, evaluate_test, evaluate_test and i in students) for i in losses
+                                                  if i not in rec.failed}))
+    if len(rec.failed) == n:
+        raise KnexaError(f"every client failed in round {t} (first: {rec.failed[0]}); see the lines above")
+    _rewards(fed, matcher, normalizer, rec, pre, measured)
+    _measure(fed, rec, losses, measured, alpha, temp)
     rec.seconds["total"] = time.perf_counter() - clock
     return rec
 
 
-def _rewards(fed, matcher, normalizer, rec: RoundRecord, pre: dict[int, float]) -> None:
+def _failed(fed: Federation, rec: RoundRecord, results: dict[int, Any]) -> bool:
+    """Record the failures among ``results`` (one line each on stderr); True if there was one."""
+    bad = {i: v for i, v in results.items() if isinstance(v, Failure)}
+    for i, f in bad.items():
+        rec.failed[i] = f.error
+        sys.stderr.write(f"warning: client {fed.agents[i].id} failed in round {rec.round} ({f.error}); "
+                         "excluded from this round's pairing, no reward reported\n")
+    return bool(bad)
+
+
+def _kept(fed: Federation, rec: RoundRecord, results: dict[int, Any]) -> dict[int, Any]:
+    """The successful results; failures are recorded and their pairs dissolved."""
+    _failed(fed, rec, results)
+    for pair in [p for p in rec.pairs if set(p) & set(rec.failed)]:
+        rec.pairs.remove(pair)
+        rec.dissolved.append(pair)
+    return {i: v for i, v in results.items() if not isinstance(v, Failure)}
+
+
+def _rewards(fed, matcher, normalizer, rec: RoundRecord, pre: dict[int, float], measured: dict[int, Any]) -> None:
     raw = []
     for teacher, student in rec.pairs:
-        post = fed.agents[student].loss(fed.agents[student].val_set)
+        post = measured[student]["val_loss"]
         r = eq3_reward(pre[student], post, int(rec.packages[student].kbytes * 1024), fed.config.gamma, fed.config.delta)
         z = normalizer(r)
         rec.rewards[student] = (pre[student], post, r, z)
@@ -104,48 +124,60 @@ def _rewards(fed, matcher, normalizer, rec: RoundRecord, pre: dict[int, float]) 
         matcher.observe(rec.profiles, rec.pairs, raw)
 
 
-def _measure(fed, rec: RoundRecord, losses, alpha: float, temp: float, evaluate_test: bool) -> None:
-    c, t = fed.config, rec.round
-    teacher_of = {s: te for te, s in rec.pairs}
-    partner = teacher_of | {te: s for te, s in rec.pairs}
+def _measure(fed, rec: RoundRecord, losses, measured, alpha: float, temp: float) -> None:
+    t = rec.round
+    teacher_of = {s: te for te, s in rec.pairs + rec.dissolved}
+    partner = teacher_of | {te: s for te, s in rec.pairs + rec.dissolved}
     for i, (agent, state) in enumerate(zip(fed.agents, fed.states)):
-        val = score(agent, agent.val_set, c.max_new_tokens, seed=derived_seed(c.seed, t, i, GEN_VAL))
-        val_loss = agent.loss(agent.val_set)
-        state.record(val.pass_at_k["pass@1"], val.codebleu, val_loss, losses[i])
         row = base_row(fed, t, i)
         row |= {"role": "student" if i in teacher_of else "teacher" if i in partner else "local",
-                "partner": fed.agents[partner[i]].id if i in partner else "",
-                "alpha_kd": round(alpha, 4), "temperature": round(temp, 4), "local_loss": round(losses[i], 6),
-                "val_loss": round(val_loss, 6), "val_pass1": round(val.pass_at_k["pass@1"], 6),
-                "val_codebleu": round(val.codebleu, 6)}
-        row |= test_columns(fed, rec, i, evaluate_test, student=i in teacher_of)
+                "partner": fed.agents[partner[i]].id if i in partner else ""}
+        if i in rec.failed:
+            rec.rows.append(row | {"failed": 1})
+            continue
+        m = measured[i]
+        state.record(m["val"].pass_at_k["pass@1"], m["val"].codebleu, m["val_loss"], losses[i])
+        row |= {"alpha_kd": round(alpha, 4), "temperature": round(temp, 4), "local_loss": round(losses[i], 6),
+                "val_loss": round(m["val_loss"], 6), "val_pass1": round(m["val"].pass_at_k["pass@1"], 6),
+                "val_codebleu": round(m["val"].codebleu, 6)}
+        row |= measured_test_columns(rec, i, m)
         row |= package_columns(rec, i)
-        rec.rows.append(row)
+        rec.rows.append(row | {"failed": 0})
 
 
 def base_row(fed: Federation, t: int, i: int) -> dict[str, Any]:
     return {"round": t, "method": fed.config.method, "seed": fed.config.seed, "client": fed.agents[i].id}
 
 
+def measured_test_columns(rec: RoundRecord, i: int, measured: dict[str, Any]) -> dict[str, Any]:
+    """Greedy test Pass@1 (eval rounds) and, for a student, Pass@1 on the transfer set (Table 5),
+    from what the client's worker measured (:meth:`~knexa_core.fl.worker.ClientWorker.measure`)."""
+    if measured["test"] is None:
+        return {"pass@1": "", "transfer_pass1": ""}
+    rec.test_scores[i] = measured["test"]
+    transfer = "" if measured["transfer"] is None else round(measured["transfer"], 6)
+    return {"pass@1": round(measured["test"].pass_at_k["pass@1"], 6), "transfer_pass1": transfer}
+
+
 def test_columns(fed: Federation, rec: RoundRecord, i: int, evaluate_test: bool, student: bool) -> dict[str, Any]:
-    """Greedy test Pass@1 (eval rounds) and, for a student, Pass@1 on the transfer set (Table 5)."""
+    """The same columns measured here through ``fed.agents[i]`` (for rounds that drive agents directly)."""
     if not evaluate_test:
         return {"pass@1": "", "transfer_pass1": ""}
     agent, c, t = fed.agents[i], fed.config, rec.round
     test = score(agent, fed.test_set, c.max_new_tokens, seed=derived_seed(c.seed, t, i, GEN_TEST), codebleu=False)
-    rec.test_scores[i] = test
-    transfer = ""
+    transfer = None
     if student:
-        transfer = round(score(agent, fed.split.transfer[: c.eval_problems or None], c.max_new_tokens, codebleu=False,
-                               seed=derived_seed(c.seed, t, i, GEN_TRANSFER)).pass_at_k["pass@1"], 6)
-    return {"pass@1": round(test.pass_at_k["pass@1"], 6), "transfer_pass1": transfer}
+        transfer = score(agent, fed.split.transfer[: c.eval_problems or None], c.max_new_tokens, codebleu=False,
+                         seed=derived_seed(c.seed, t, i, GEN_TRANSFER)).pass_at_k["pass@1"]
+    return measured_test_columns(rec, i, {"test": test, "transfer": transfer})
 
 
 def package_columns(rec: RoundRecord, i: int) -> dict[str, Any]:
     """The package a student received and the Eq. 3 reward it produced (blank for others)."""
-    if i not in rec.packages:
-        return dict.fromkeys(("package_items", "package_flagged", "package_dropped", "sier", "package_kb",
-                              "package_pass1", "loss_pre", "loss_post", "reward", "reward_z"), "")
+    names = ("package_items", "package_flagged", "package_dropped", "sier", "package_kb", "package_pass1",
+             "loss_pre", "loss_post", "reward", "reward_z")
+    if i not in rec.packages or i not in rec.rewards:
+        return dict.fromkeys(names, "")
     p, (pre, post, r, z) = rec.packages[i], rec.rewards[i]
     return {"package_items": p.report.total, "package_flagged": p.report.flagged, "package_dropped": p.report.dropped,
             "sier": round(p.report.sier, 6), "package_kb": round(p.kbytes, 4), "package_pass1": round(p.pass1, 6),
