@@ -25,6 +25,7 @@ from knexa_core.artifacts import layout
 from knexa_core.artifacts.writers import write_knexa_log, write_method_summary
 from knexa_core.cpm.reward import RewardNormalizer
 from knexa_core.data.make_splits import write_split_artifacts
+from knexa_core.fl.central import make_server
 from knexa_core.fl.config import FederationConfig
 from knexa_core.fl.evaluate import Score, score
 from knexa_core.fl.federation import Federation, build_federation, derived_seed
@@ -86,12 +87,13 @@ def run_federation(config: FederationConfig, out_dir: str | Path | None = None, 
     matcher = pairing_policy(config.method, config.seed, config.bandit_context, config.bandit_lam, config.bandit_beta0,
                              config.bandit_beta_schedule)
     normalizer = RewardNormalizer()
+    server = make_server(fed, cache)  # the centralized baselines' server; None for the P2P methods
     rows, initial = initial_rows(fed)
     records = []
     bar = progress(range(1, config.rounds + 1), desc=f"{config.method} seed {config.seed}", unit="round")
     for t in bar:
         evaluate = t % config.eval_every == 0 or t == config.rounds
-        rec = run_round(fed, matcher, normalizer, t, evaluate)
+        rec = server.run_round(fed, normalizer, t, evaluate) if server else run_round(fed, matcher, normalizer, t, evaluate)
         records.append(rec)
         rows.extend(rec.rows)
         bar.set_postfix(pairs=" ".join(f"{fed.agents[a].id}>{fed.agents[b].id}" for a, b in rec.pairs) or "-")
