@@ -17,8 +17,8 @@
 # # Federated LoRA training
 #
 # Does a matchmaker that *learns* whom to pair beat pairing at random, pairing by a fixed
-# heuristic, or not collaborating at all, when real LoRA-tuned language models exchange knowledge
-# as text? This chapter runs the paper's federation end to end with one driver for every method:
+# heuristic, distilling from a central teacher, or not collaborating at all, when real LoRA-tuned
+# language models exchange knowledge as text? This chapter runs the paper's federation end to end with one driver for every method:
 # six agents on four backbone families, each with private non-IID data; each round the Central
 # Profiler/Matchmaker (CPM) reads the agents' 32-d profiles and picks disjoint teacher→student
 # pairs; a teacher's knowledge package is its decoded completions on the transfer prompts, checked
@@ -32,7 +32,7 @@
 
 # %% tags=["parameters"]
 profile: str = "cpu"  # training profile: smoke, cpu or paper (knexa_core.fl.config.PROFILES)
-method: str = "knexa_fl"  # knexa_fl, random_p2p, heuristic_p2p or local_only
+method: str = "knexa_fl"  # knexa_fl, random_p2p, heuristic_p2p, local_only, central_kd or fedid_central_kd
 seed: int = 0  # run seed (adapters, data order, sampling, random pairing)
 rounds: int = 0  # collaboration rounds; 0 means the profile's (cpu: 6, cpu-full and paper: 20)
 out_dir: str = "../runs/cpu/02_federated_training"  # this run's outputs; default: the cpu book's folder
@@ -63,6 +63,7 @@ from knexa_core.fl.backbones import LORA_TARGETS, TABLE3_SHARE, meta_share
 from knexa_core.fl.config import CHOICES, PROFILES, FederationConfig, departures
 from knexa_core.fl.controlled import distillation_check
 from knexa_core.fl.driver import run_federation
+from knexa_core.fl.ensemble import consensus, index_mismatch, shared_strings
 from knexa_core.fl.evaluate import decoding_sweep
 from knexa_core.fl.methods import METHODS
 
@@ -159,14 +160,16 @@ step = pd.DataFrame([{"teacher": clients[t], "student": clients[s], "items kept"
                       "KB": round(first.packages[s].kbytes, 2), "L_pre": round(first.rewards[s][0], 4),
                       "L_post": round(first.rewards[s][1], 4), "reward": round(first.rewards[s][2], 4),
                       "z-score": round(first.rewards[s][3], 3)} for t, s in first.pairs])
-step if len(step) else Markdown("LocalOnly pairs nobody: every client trains on its own data.")
+step if len(step) else Markdown("LocalOnly pairs nobody: every client trains on its own data." if not first.packages else
+                                "The centralized baselines pair nobody: every client distils the server's package "
+                                "(section *The centralized baselines* below).")
 
 # %% [markdown]
 # One item of the first package, as the student received it (prompt, then the teacher's text):
 
 # %%
-if first.pairs:
-    prompt, text = first.packages[first.pairs[0][1]].items[0]
+if first.packages and next(iter(first.packages.values())).items:
+    prompt, text = next(iter(first.packages.values())).items[0]
     print(prompt + text)
 
 # %% [markdown]
@@ -257,7 +260,53 @@ else:
 prose(controlled)
 
 # %% [markdown]
-# ## The four methods side by side
+# ## The centralized baselines: what can clients with different tokenizers share?
+#
+# Central-KD (FedMD-style) and FedID-CentralKD need one teacher made from all six clients. A
+# logit average needs one vocabulary, and the clients have four. The authors' release truncates
+# every vocabulary to the smallest and averages probabilities by token index; how often does the
+# same index mean the same string? For the tokenizers of this run, per pair of families: the share
+# of the common index range whose ids decode to *different* strings, and the share of token strings
+# the two vocabularies have in common at all.
+
+# %%
+tokenizers = {a.family: a.tokenizer.get_vocab() for a in fed.agents}
+families = sorted(tokenizers)
+vocab_pairs = pd.DataFrame([{"families": f"{f} / {g}", "vocabulary sizes": f"{len(tokenizers[f])} / {len(tokenizers[g])}",
+                             "same id, different string (%)": round(100 * index_mismatch(tokenizers[f], tokenizers[g]), 1),
+                             "token strings in common (%)": round(100 * shared_strings(tokenizers[f], tokenizers[g]), 1)}
+                            for i, f in enumerate(families) for g in families[i + 1:]]).set_index("families")
+vocab_pairs
+
+# %% tags=["remove-input"]
+prose(f"""
+Across the {len(vocab_pairs)} pairs, between {vocab_pairs.iloc[:, 1].min():.1f} % and
+{vocab_pairs.iloc[:, 1].max():.1f} % of the shared index range maps to different strings: an
+index-aligned average adds the probability one model gives a string to the probability another
+gives an unrelated one. Intersecting the token-string vocabularies would be sound, but only
+{vocab_pairs.iloc[:, 2].min():.1f}–{vocab_pairs.iloc[:, 2].max():.1f} % of the strings are shared, and the
+tokenizations of the same text still differ, so positions do not line up. We ensemble **decoded
+text** instead, per transfer prompt (`knexa_core.fl.ensemble`): what every client can produce and
+every student re-encodes with its own tokenizer, which is what AKD (Eq. 2) distils anyway.
+Central-KD broadcasts, per prompt, the client completion most similar to all the others (a
+minimum-Bayes-risk choice, the text analogue of an average; an exact majority wins);
+FedID-CentralKD trains a central Qwen-family LoRA model on a majority vote over the clients'
+normalized code (indentation kept), each client weighted by its last validation Pass@1 (plus
+0.05), and broadcasts that model's own completions. The consensus of this run's trained clients on
+a few transfer prompts:
+""")
+
+# %%
+demo = fed.split.transfer[:4]
+texts = [a.generate(demo, config.max_new_tokens, seed=config.seed) for a in fed.agents]
+picks = [consensus([t[j][0] for t in texts]) for j in range(len(demo))]
+pd.DataFrame([{"prompt": p.task_id, "chosen client": clients[c.client] if c else "-",
+               "support (mean similarity)": round(c.support, 3) if c else None,
+               "first line of the consensus": (c.text.strip().splitlines() or [""])[0] if c else ""}
+              for p, c in zip(demo, picks)]).set_index("prompt")
+
+# %% [markdown]
+# ## The methods side by side
 #
 # The book runs every method with several seeds into one artifact folder (one papermill
 # execution per method and seed; the executed notebooks are listed on the page *Training runs*).
@@ -285,7 +334,8 @@ categories.round(3)
 # Paired differences in final Pass@1 between methods (per seed, then mean and interval):
 
 # %%
-controls = [c for c in ("random_p2p", "heuristic_p2p", "local_only") if c in order and c != method]
+controls = [c for c in ("random_p2p", "heuristic_p2p", "local_only", "central_kd", "fedid_central_kd")
+            if c in order and c != method]
 diffs = pd.DataFrame([analysis.paired_difference(runs, m, c) for m in order for c in controls if m != c])
 diffs.round(4) if len(diffs) else Markdown("Only one method ran into this folder: nothing to compare.")
 
@@ -317,7 +367,7 @@ controlled_line = controlled if controlled_epochs and config.backbones == "tiny"
 prose(f"""
 ## Summary
 
-- One driver ran the method and its controls; only the pairing policy differs.
+- One driver ran the method and its controls; only the pairing policy (for the centralized baselines, the server round) differs.
 - Mean final Pass@1 over the {len(runs)} runs found, best first: {ranking}.
 - {local_text}
 - KNEXA-FL against the controls, paired by seed: {'; '.join(lines) if lines else 'no comparison (one method)'}.

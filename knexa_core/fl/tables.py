@@ -88,3 +88,20 @@ def transfer_peaks(clients: pd.DataFrame) -> pd.DataFrame:
                      "lowest seed": _pct(per_run.min()), "highest seed": _pct(per_run.max()),
                      "reported": REPORTED_T5.get(name, NAN)})
     return pd.DataFrame(rows, columns=["method", "seeds", "peak student Pass@1", "lowest seed", "highest seed", "reported"])
+
+
+def comparison_rows(s5: pd.DataFrame, s4: pd.DataFrame, source: str, note: str) -> list[dict[str, str]]:
+    """Reported-vs-obtained rows of the two supplementary tables' averages (skipped where not computed)."""
+    rows = []
+    avg5 = s5.set_index("client").loc["average"] if len(s5) else None
+    if avg5 is not None and not pd.isna(avg5["Δ"]):
+        rows.append({"quantity": "Supplementary Table 5, mean per-client Pass@1 gain of KNEXA-FL over LocalOnly",
+                     "reported": f"{avg5['reported Δ']:+.2f} points", "obtained": f"{avg5['Δ']:+.2f} points",
+                     "source": source, "note": note})
+    if len(s4):
+        avg4 = s4.set_index("client").loc["average"]
+        for key in ("peak", "final"):
+            rows.append({"quantity": f"Supplementary Table 4, Central-KD {key} Pass@1 (client mean)",
+                         "reported": f"{avg4[f'reported {key}']:.2f}%", "obtained": f"{avg4[key]:.2f}%",
+                         "source": source, "note": note})
+    return rows
