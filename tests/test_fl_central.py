@@ -76,8 +76,8 @@ def test_same_config_same_bytes(central_runs, tmp_path: Path) -> None:
 def test_all_six_methods_from_the_cli_and_reproduce_exits_0(tmp_path: Path, capsys) -> None:
     assert {"central_kd", "fedid_central_kd"} <= set(METHODS) and len(METHODS) == 6
     for method in METHODS:
-        assert main(["train", "--profile", "smoke", "--method", method, "--rounds", "1", "--seed", "1",
-                     "--out", str(tmp_path)]) == 0
+        assert main(["train", "--profile", "smoke", "--method", method, "--rounds", "1", "--seed", "1", "--out",
+                     str(tmp_path), "--set", "eval_problems=4", "--set", "package_size=4"]) == 0
     capsys.readouterr()
     assert main(["reproduce", "--artifacts", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
