@@ -14,7 +14,8 @@
   with labelled data kept on the server; the paper's baseline names none, so our server has none.
 No pairing and no CPM: the Eq. 3 reward is measured for every client (the per-round table shows
 it) and reported to nobody. Agents are used only through ``generate``, ``train_round`` and
-``loss``. Chapter ``04_recompute_artifacts``, section "The centralized baselines".
+``loss``. Chapter ``02_federated_training``, section "The centralized baselines"; their per-client
+collapse (supplementary Table 4) in chapter ``04_recompute_artifacts``.
 """
 from __future__ import annotations
 
@@ -101,8 +102,11 @@ class CentralServer:
             post = a.loss(a.val_set)
             r = eq3_reward(pre[i], post, int(package.kbytes * 1024), fed.config.gamma, fed.config.delta)
             rec.rewards[i] = (pre[i], post, r, normalizer(r))
-        sent = [{"sent_pass1": round(pass_rate(prompts, p), 6), "sent_sier": round(rep.sier, 6)} for p, rep in zip(preds, reports)]
-        _measure(fed, rec, losses, alpha, temp, evaluate_test, [s | {k: round(v, 6) for k, v in notes.items()} for s in sent])
+        # per client: its own predictions' Pass@1 and SIER, then the server's (same for all)
+        shared = {k: round(v, 6) for k, v in notes.items()}
+        extra = [{"sent_pass1": round(pass_rate(prompts, p), 6), "sent_sier": round(rep.sier, 6)} | shared
+                 for p, rep in zip(preds, reports)]
+        _measure(fed, rec, losses, alpha, temp, evaluate_test, extra)
         rec.seconds["total"] = time.perf_counter() - clock
         return rec
 

@@ -4,7 +4,9 @@ The centralized baselines need one teacher signal from six models whose vocabula
 BPE vocabularies of 2,048–3,500 tokens here; 50k–250k for the paper's backbones). Averaging logits
 position by position requires a common vocabulary; truncating every vocabulary to the smallest and
 averaging by index, as the authors' release does, adds up probabilities of *unrelated* strings
-(:func:`index_mismatch` measures how many). We ensemble at the sequence level instead, on the text
+for separately trained tokenizers such as the paper's (:func:`index_mismatch` measures how many;
+the tiny tokenizers here are nested, so their ids agree, but they still cut the same text into
+different tokens, so positions do not line up). We ensemble at the sequence level instead, on the text
 every client can decode and every student can re-encode with its own tokenizer (what AKD, Eq. 2,
 distils anyway):
 
@@ -17,7 +19,7 @@ distils anyway):
 * :func:`majority_vote`: FedID-CentralKD's pseudo-label (Ma et al., EMNLP 2023, distil a central
   model from the clients' aggregated predictions): the normalized program with the largest total
   client confidence.
-Chapter ``04_recompute_artifacts``, section "The centralized baselines".
+Chapter ``02_federated_training``, section "The centralized baselines" (measured on the run's tokenizers).
 """
 from __future__ import annotations
 

@@ -7,7 +7,7 @@
 * :func:`transfer_peaks`: paper Table 5, the peak Pass@1 of any student on the transfer set.
 All read the tables of :func:`knexa_core.fl.analysis.load_tables` (``clients``: one row per client
 and run; ``rounds``: one row per client, round and run), average over seeds and give Pass@1 in %.
-Chapter ``04_recompute_artifacts``, section "Per-client tables".
+Chapter ``04_recompute_artifacts``, section "Per client".
 """
 from __future__ import annotations
 
