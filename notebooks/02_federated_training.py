@@ -17,8 +17,8 @@
 # # Federated LoRA training
 #
 # Does a matchmaker that *learns* whom to pair beat pairing at random, pairing by a fixed
-# heuristic, or not collaborating at all, when real LoRA-tuned language models exchange knowledge
-# as text? This chapter runs the paper's federation end to end with one driver for every method:
+# heuristic, distilling from a central teacher, or not collaborating at all, when real LoRA-tuned
+# language models exchange knowledge as text? This chapter runs the paper's federation end to end with one driver for every method:
 # six agents on four backbone families, each with private non-IID data; each round the Central
 # Profiler/Matchmaker (CPM) reads the agents' 32-d profiles and picks disjoint teacher→student
 # pairs; a teacher's knowledge package is its decoded completions on the transfer prompts, checked
@@ -32,7 +32,7 @@
 
 # %% tags=["parameters"]
 profile: str = "cpu"  # training profile: smoke, cpu or paper (knexa_core.fl.config.PROFILES)
-method: str = "knexa_fl"  # knexa_fl, random_p2p, heuristic_p2p or local_only
+method: str = "knexa_fl"  # knexa_fl, random_p2p, heuristic_p2p, local_only, central_kd or fedid_central_kd
 seed: int = 0  # run seed (adapters, data order, sampling, random pairing)
 rounds: int = 0  # collaboration rounds; 0 means the profile's (cpu: 6, cpu-full and paper: 20)
 out_dir: str = "../runs/cpu/02_federated_training"  # this run's outputs; default: the cpu book's folder
@@ -63,6 +63,7 @@ from knexa_core.fl.backbones import LORA_TARGETS, TABLE3_SHARE, meta_share
 from knexa_core.fl.config import CHOICES, PROFILES, FederationConfig, departures
 from knexa_core.fl.controlled import distillation_check
 from knexa_core.fl.driver import run_federation
+from knexa_core.fl.ensemble import consensus, index_mismatch, shared_strings
 from knexa_core.fl.evaluate import decoding_sweep
 from knexa_core.fl.methods import METHODS
 
@@ -166,7 +167,9 @@ step = pd.DataFrame([{"teacher": clients[t], "student": clients[s], "items kept"
                       "KB": round(first.packages[s].kbytes, 2), "L_pre": round(first.rewards[s][0], 4),
                       "L_post": round(first.rewards[s][1], 4), "reward": round(first.rewards[s][2], 4),
                       "z-score": round(first.rewards[s][3], 3)} for t, s in first.pairs])
-step if len(step) else Markdown("LocalOnly pairs nobody: every client trains on its own data.")
+step if len(step) else Markdown("LocalOnly pairs nobody: every client trains on its own data." if not first.packages else
+                                "The centralized baselines pair nobody: every client distils the server's package "
+                                "(section *The centralized baselines* below).")
 
 # %% [markdown]
 # One item of the first package, as the student received it (prompt, then the teacher's text).
@@ -175,8 +178,10 @@ step if len(step) else Markdown("LocalOnly pairs nobody: every client trains on 
 # at hand in the round's `handles`:
 
 # %%
-if first.pairs:
-    prompt, text = first.handles[first.pairs[0][1]].items[0]
+received = (first.handles[first.pairs[0][1]].items if first.pairs  # a P2P round: the first student's package
+            else next(iter(first.packages.values())).items if first.packages else [])  # the server's package
+if received:
+    prompt, text = received[0]
     print(prompt + text)
 
 # %% [markdown]
@@ -273,7 +278,72 @@ else:
 prose(controlled)
 
 # %% [markdown]
-# ## The four methods side by side
+# ## The centralized baselines: what can clients with different tokenizers share?
+#
+# Central-KD (FedMD-style) and FedID-CentralKD need one teacher made from all six clients. A
+# logit average needs one vocabulary, and the clients have four tokenizers. The authors' release
+# truncates every vocabulary to the smallest and averages probabilities by token index. Two
+# questions decide whether that is sound: does the same index mean the same string, and is the
+# same text cut into the same tokens (otherwise positions do not line up)? For the tokenizers of
+# this run, per pair of families: the share of the common index range whose ids decode to
+# *different* strings, the share of token strings the vocabularies have in common, and the share
+# of the first 32 transfer problems' reference solutions (used here only to count tokens) that
+# both tokenize into the same id sequence.
+
+# %%
+vocabs = {a.family: (a.tokenizer, a.tokenizer.get_vocab()) for a in fed.agents}
+families = sorted(vocabs)
+sample = [p.reference for p in fed.split.transfer[:32]]
+
+
+def same_tokens(f: str, g: str) -> float:
+    ids = lambda tok, text: tok(text, add_special_tokens=False)["input_ids"]  # noqa: E731
+    return sum(ids(vocabs[f][0], x) == ids(vocabs[g][0], x) for x in sample) / len(sample)
+
+
+vocab_pairs = pd.DataFrame([{"families": f"{f} / {g}", "vocabulary sizes": f"{len(vocabs[f][1])} / {len(vocabs[g][1])}",
+                             "same id, different string (%)": round(100 * index_mismatch(vocabs[f][1], vocabs[g][1]), 1),
+                             "token strings in common (%)": round(100 * shared_strings(vocabs[f][1], vocabs[g][1]), 1),
+                             "same text, same tokens (%)": round(100 * same_tokens(f, g), 1)}
+                            for i, f in enumerate(families) for g in families[i + 1:]]).set_index("families")
+vocab_pairs
+
+# %% tags=["remove-input"]
+mixed = vocab_pairs.iloc[:, 1]
+if mixed.max() > 0:
+    index_text = (f"Between {mixed.min():.1f} % and {mixed.max():.1f} % of the shared index range maps to "
+                  "different strings: an index-aligned average adds the probability one model gives a string to "
+                  "the probability another gives an unrelated one.")
+else:
+    index_text = ("Here no index is mixed: the tiny tokenizers were trained by the same procedure on the same "
+                  "corpus, so each smaller vocabulary is the start of each larger one. That is an accident of "
+                  "construction; the paper's four backbones come with tokenizers trained separately, whose ids "
+                  "mean different strings.")
+prose(f"""
+{index_text} Even so, only {vocab_pairs.iloc[:, 3].min():.1f}–{vocab_pairs.iloc[:, 3].max():.1f} % of the
+same texts are cut into the same tokens by two of these tokenizers, so position-by-position
+averaging would still compare different pieces of text. We ensemble **decoded text** instead, per
+transfer prompt (`knexa_core.fl.ensemble`): what every client can produce and every student
+re-encodes with its own tokenizer, which is what AKD (Eq. 2) distils anyway. Central-KD
+broadcasts, per prompt, the client completion most similar to all the others (a
+minimum-Bayes-risk choice, the text analogue of an average; an exact majority wins);
+FedID-CentralKD trains a central Qwen-family LoRA model on a majority vote over the clients'
+normalized code (indentation kept), each client weighted by its last validation Pass@1 (plus
+0.05), and broadcasts that model's own completions. The consensus of this run's trained clients on
+a few transfer prompts:
+""")
+
+# %%
+demo = fed.split.transfer[:4]
+texts = [a.generate(demo, config.max_new_tokens, seed=config.seed) for a in fed.agents]
+picks = [consensus([t[j][0] for t in texts]) for j in range(len(demo))]
+pd.DataFrame([{"prompt": p.task_id, "chosen client": clients[c.client] if c else "-",
+               "support (mean similarity)": round(c.support, 3) if c else None,
+               "first line of the consensus": (c.text.strip().splitlines() or [""])[0] if c else ""}
+              for p, c in zip(demo, picks)]).set_index("prompt")
+
+# %% [markdown]
+# ## The methods side by side
 #
 # The book runs every method with several seeds into one artifact folder (one papermill
 # execution per method and seed; the executed notebooks are listed on the page *Training runs*).
@@ -301,7 +371,8 @@ categories.round(3)
 # Paired differences in final Pass@1 between methods (per seed, then mean and interval):
 
 # %%
-controls = [c for c in ("random_p2p", "heuristic_p2p", "local_only") if c in order and c != method]
+controls = [c for c in ("random_p2p", "heuristic_p2p", "local_only", "central_kd", "fedid_central_kd")
+            if c in order and c != method]
 diffs = pd.DataFrame([analysis.paired_difference(runs, m, c) for m in order for c in controls if m != c])
 diffs.round(4) if len(diffs) else Markdown("Only one method ran into this folder: nothing to compare.")
 
@@ -333,7 +404,7 @@ controlled_line = controlled if controlled_epochs and config.backbones == "tiny"
 prose(f"""
 ## Summary
 
-- One driver ran the method and its controls; only the pairing policy differs.
+- One driver ran the method and its controls; only the pairing policy (for the centralized baselines, the server round) differs.
 - Mean final Pass@1 over the {len(runs)} runs found, best first: {ranking}.
 - {local_text}
 - KNEXA-FL against the controls, paired by seed: {'; '.join(lines) if lines else 'no comparison (one method)'}.

@@ -3,8 +3,8 @@
 A profile may list, under ``batches:``, a grid of parameter values for a chapter::
 
     batches:
-      02_federated_training: {method: [knexa_fl, random_p2p, heuristic_p2p, local_only], seed: [0, 1, 2],
-                            controlled_epochs: 0}
+      02_federated_training: {method: [knexa_fl, random_p2p, heuristic_p2p, local_only, central_kd,
+                                       fedid_central_kd], seed: [0, 1, 2], controlled_epochs: 0}
 
 ``knexa book`` then executes the chapter's notebook once per combination of the lists (except the
 one the chapter's own page runs), with the scalar values fixed, two at a time, before the chapter

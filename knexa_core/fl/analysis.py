@@ -108,10 +108,11 @@ def held_vs_lacking(categories: pd.DataFrame) -> pd.DataFrame:
 
 
 def pairing_counts(rounds: pd.DataFrame, clients: list[str]) -> np.ndarray:
-    """``M[t, s]``: how often client t taught client s (over all rounds and seeds given)."""
+    """``M[t, s]``: how often client t taught client s (over all rounds and seeds given); a teacher
+    that is not a client (the server of the centralized baselines) is not counted."""
     idx = {c: i for i, c in enumerate(clients)}
     m = np.zeros((len(clients), len(clients)), dtype=int)
-    students = rounds[rounds.role == "student"]
+    students = rounds[(rounds.role == "student") & rounds.partner.isin(idx)]
     for teacher, student in zip(students.partner, students.client):
         m[idx[teacher], idx[student]] += 1
     return m

@@ -23,7 +23,7 @@ from knexa_core.fl.pretrain import PretrainSpec
 class FederationConfig:
     """A federated run; every field is a JSON scalar so it can be saved and overridden by name."""
 
-    method: str = "knexa_fl"          # knexa_fl | random_p2p | heuristic_p2p | local_only
+    method: str = "knexa_fl"          # knexa_fl | random_p2p | heuristic_p2p | local_only | central_kd | fedid_central_kd
     rounds: int = 20                  # collaboration rounds (paper: 20)
     seed: int = 42                    # run seed: adapters, data order, sampling, random pairing
     data: str = "study"               # "study" (HumanEval + 300 MBPP, the paper) | "synthetic" (CPU benchmark)

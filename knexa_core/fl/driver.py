@@ -28,6 +28,7 @@ from knexa_core.cpm.reward import RewardNormalizer
 from knexa_core.data.make_splits import write_split_artifacts
 from knexa_core.errors import ConfigError, KnexaError
 from knexa_core.fl import checkpoint as ckpt
+from knexa_core.fl.central import SERVERS, make_server
 from knexa_core.fl.config import FederationConfig
 from knexa_core.fl.executor import Failure
 from knexa_core.fl.evaluate import Score, score
@@ -99,16 +100,22 @@ def run_federation(config: FederationConfig, out_dir: str | Path | None = None, 
         check_writable(Path(out_dir) / ".knexa-train.lock")
     if resume and root is None:
         raise ConfigError("resume needs the output folder that holds the checkpoints (--out)")
+    if config.method in SERVERS and (executor != "local" or resume):
+        raise ConfigError(f"{config.method} runs with --executor local and without --resume for now (its server "
+                          "lives in the driver and is not checkpointed); run it again from the start")
     start = ckpt.latest(root, config.to_dict()) if resume else 0
     clock = time.perf_counter()
     fed = build_federation(config, roster, cache, executor, address)
     built = time.perf_counter() - clock
     run = _resumed(fed, root, start) if start else _fresh(fed, root)
+    server = make_server(fed, cache)  # the centralized baselines' server; None for the P2P methods
     bar = progress(range(start + 1, config.rounds + 1), desc=f"{config.method} seed {config.seed}", unit="round",
                    initial=start, total=config.rounds)
     for t in bar:
         _revive(fed, root)
-        rec = run_round(fed, run.matcher, run.normalizer, t, t % config.eval_every == 0 or t == config.rounds)
+        evaluate = t % config.eval_every == 0 or t == config.rounds
+        rec = (server.run_round(fed, run.normalizer, t, evaluate) if server
+               else run_round(fed, run.matcher, run.normalizer, t, evaluate))
         run.records.append(rec)
         run.rows.extend(rec.rows)
         bar.set_postfix(pairs=" ".join(f"{fed.agents[a].id}>{fed.agents[b].id}" for a, b in rec.pairs) or "-")

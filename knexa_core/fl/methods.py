@@ -1,17 +1,19 @@
 """The federated methods of this chapter: one driver, and they differ only in the pairing policy.
 
-=================  ====================================================  ===========================
-method             pairs each round                                      source
-=================  ====================================================  ===========================
-``knexa_fl``       LinUCB over the agents' profiles, Eq. 3 rewards back  the paper, Algorithm 1
-``random_p2p``     uniformly random disjoint pairs and roles             the paper's Random-P2P
-``heuristic_p2p``  max. JS divergence of histograms, better one teaches  supplementary Algorithm 3
-``local_only``     none: every client only trains locally                the paper's LocalOnly
-=================  ====================================================  ===========================
+====================  ====================================================  =========================
+method                pairs each round                                      source
+====================  ====================================================  =========================
+``knexa_fl``          LinUCB over the agents' profiles, Eq. 3 rewards back  the paper, Algorithm 1
+``random_p2p``        uniformly random disjoint pairs and roles             the paper's Random-P2P
+``heuristic_p2p``     max. JS divergence of histograms, better one teaches  supplementary Algorithm 3
+``local_only``        none: every client only trains locally                the paper's LocalOnly
+``central_kd``        none: a server ensembles all texts, everyone distils  FedMD (:mod:`.central`)
+``fedid_central_kd``  none: a central model learns the vote and teaches     FedID (:mod:`.central`)
+====================  ====================================================  =========================
 
 Unpaired clients still train locally in every method. The matchers are those of
-:mod:`knexa_core.cpm` (chapter ``03_cpm_simulation``); the centralized baselines come with
-"Federated training II".
+:mod:`knexa_core.cpm` (chapter ``03_cpm_simulation``); the two centralized baselines pair nobody
+and run the server round of :mod:`knexa_core.fl.central` instead.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ METHODS: dict[str, tuple[str | None, str]] = {
     "random_p2p": ("random", "Random-P2P"),
     "heuristic_p2p": ("hetero_greedy", "Heuristic-P2P"),
     "local_only": (None, "LocalOnly"),
+    "central_kd": (None, "Central-KD"),
+    "fedid_central_kd": (None, "FedID-CentralKD"),
 }
 
 
