@@ -84,3 +84,27 @@ def test_complete_table_still_reports_a_set_aside_file(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "complete, but files were set aside" in err and "Random-P2P (set aside)" in err
     assert "zz_Random_P2P_s6_summary.json: malformed JSON" in err
+
+
+def test_chapter_pools_seed_tagged_runs_with_a_paired_interval(notebook_runner, tmp_path: Path) -> None:
+    """Three seeds of KNEXA-FL and Random-P2P (hand-made per-client files): the chapter's table over
+    seeds and the paired difference, computed by hand (per-seed differences 0.20, 0.00, 0.10 points
+    of mean Pass@1: mean 0.10, t(0.975, 2) = 4.3027, half width 0.2484)."""
+    import pandas as pd
+
+    from knexa_core.io import write_json
+
+    art = tmp_path / "art"
+    for method, folder, name, values in (("knexa_fl", "knexa_fl/logs", "KNEXA_FL", (0.30, 0.20, 0.25)),
+                                         ("random_p2p", "baselines/summaries", "Random_P2P", (0.10, 0.20, 0.15))):
+        for seed, value in enumerate(values):
+            stem = art / folder / f"seed{seed}_{name}_s6"
+            write_json(stem.with_name(stem.name + "_parameters.json"), {"method": method, "seed": seed, "rounds": 6})
+            pd.DataFrame({"client": ["C0", "C1"], "pass@1": [value - 0.05, value + 0.05], "pass@5": [value] * 2,
+                          "pass@10": [value] * 2, "codebleu": [0.5] * 2, "greedy_pass1": [value] * 2,
+                          "base_pass1": [0.0] * 2, "peak_transfer_pass1": [value] * 2}
+                         ).to_csv(stem.with_name(stem.name + "_clients.csv"), index=False)
+    text = _outputs_text(notebook_runner("04_recompute_artifacts", artifacts_dir=str(art)))
+    assert "25.00 [12.58, 37.42]" in text  # KNEXA-FL's mean Pass@1 % over the three seeds with its interval
+    assert "KNEXA-FL − Random-P2P in mean Pass@1 is\n+10.00 points" in text or "is +10.00 points" in text
+    assert "+34.84" in text and "ahead in 2 seeds, behind in 0" in text

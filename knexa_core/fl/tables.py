@@ -55,6 +55,8 @@ def peak_vs_final(rounds: pd.DataFrame, method: str = "central_kd") -> pd.DataFr
     """Supplementary Table 4: per client, the peak greedy test Pass@1 (%) over rounds 1..R, the round
     of that peak and the Pass@1 of the last evaluated round, each averaged over seeds, beside the
     reported values; a last row averages the clients."""
+    if not {"method", "round", "client", "pass@1"} <= set(rounds.columns):  # no per-round table was found
+        return pd.DataFrame()
     r = rounds[(rounds.method == method) & (rounds["round"] > 0)].dropna(subset=["pass@1"])
     rows = []
     for client, g in r.groupby("client", sort=True):
