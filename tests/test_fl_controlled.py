@@ -3,7 +3,8 @@
 "A teacher that solves category c distils into a student that lacks c, and the student's Pass@1
 on c rises": the check runs for every category; where the teacher solves at least a third of the
 held-out problems of its category, the student (which starts at 0) must end above a control
-student that trained the same epochs without the package.
+student that trained the same epochs without the package, and above a placebo student that
+distilled the same prompts with the teacher's text from before its training (no knowledge).
 """
 from __future__ import annotations
 
@@ -11,9 +12,7 @@ import pytest
 
 from knexa_core.data.categories import CATEGORIES
 from knexa_core.fl.config import FederationConfig
-from knexa_core.fl.controlled import distillation_check
-
-SOLVES = 1 / 3  # "a teacher that solves c": at least 4 of its 12 held-out problems
+from knexa_core.fl.controlled import SOLVES, distillation_check
 
 
 @pytest.mark.slow
@@ -23,5 +22,8 @@ def test_a_teacher_that_solves_a_category_raises_a_student_that_lacks_it() -> No
     assert all(r.student_before == 0.0 for r in results)  # the student starts without c
     solved = [r for r in results if r.teacher_pass1 >= SOLVES]
     assert len(solved) >= 2, [(r.category, r.teacher_pass1) for r in results]
-    # the package, not local training, explains the gain: in every such category
-    assert all(r.student_after > r.control_after for r in solved), solved
+    # the teacher's knowledge, not local training nor the prompts, explains the gain: in every such category
+    assert all(r.student_after > max(r.control_after, r.placebo_after) for r in solved), solved
+    for r in results:  # the measurement, in the log of `make test-slow`
+        print(f"{r.category}: teacher {r.teacher_pass1:.2f}, student {r.student_before:.2f} -> {r.student_after:.2f}, "
+              f"control {r.control_after:.2f}, placebo {r.placebo_after:.2f}")

@@ -50,6 +50,10 @@ def test_peak_vs_final_by_hand() -> None:
     assert (t.loc["C0", "reported peak"], t.loc["C0", "reported final"]) == (13.33, 0.0)
     assert (t.loc["average", "peak"], t.loc["average", "reported peak"], t.loc["average", "reported final"]) == (25.0, 18.33, 2.0)
     assert tables.peak_vs_final(rounds, "fedid_central_kd").empty
+    c4 = pd.DataFrame({"method": ["central_kd"] * 2, "seed": [0, 0], "client": ["C4", "C4"], "round": [1, 2],
+                       "pass@1": [0.9, 0.9]})
+    with_c4 = tables.peak_vs_final(pd.concat([rounds, c4])).set_index("client")
+    assert with_c4.loc["C4", "peak"] == 90.0 and with_c4.loc["average", "peak"] == 25.0  # the paper's C0–C3 only
 
 
 def test_transfer_peaks_by_hand() -> None:

@@ -92,6 +92,8 @@ def test_a_folder_inside_another_clone_does_not_borrow_its_remote(tmp_path: Path
     ("see the README", "is not a repository URL"),
     ("http://github.com/knexa/book", "is not a repository URL"),
     ("https://codeberg.org/knexa/book", "supports GitHub, GitLab and Bitbucket hosts only"),
+    ("https://notgithub.example.com/knexa/book", "supports GitHub, GitLab and Bitbucket hosts only"),
+    ("https://gitlab.corp.internal/knexa/book", "supports GitHub, GitLab and Bitbucket hosts only"),
 ])
 def test_explicit_non_url_is_a_one_line_error(tmp_path: Path, value: str, reason: str) -> None:
     root = clone(tmp_path / "r", "git@github.com:knexa/book.git")  # a valid remote does not hide the mistake

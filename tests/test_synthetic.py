@@ -182,3 +182,14 @@ def test_bodies_are_unique_and_each_family_uses_a_few_settings(everything):
         by_family.setdefault(template_of(p).key, set()).add(digits)
     assert max(len(s) for s in by_family.values()) <= N_SETTINGS
     assert min(len(s) for s in by_family.values()) >= 2  # held-out problems still vary the constants
+
+
+def test_renamed_twins_are_counted_up_to_argument_names(everything):
+    from knexa_core.data.synthetic import renamed_body, renamed_twins
+
+    a, b = everything[1], everything[13]  # two "lists" problems of one family
+    assert renamed_body(a) == f"    return [x + {a.reference.split('+ ')[1].split(' ')[0]} for x in ARG0]\n"
+    same_setting = [p for p in everything if template_of(p) is template_of(a) and renamed_body(p) == renamed_body(a)]
+    assert len(same_setting) >= 2 and len({arg_names(p)[0] for p in same_setting}) == len(same_setting)
+    assert renamed_twins([a], [a]) == 1 and renamed_twins([a], [p for p in everything if p.category != "lists"]) == 0
+    assert renamed_twins([b], []) == 0

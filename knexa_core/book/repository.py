@@ -57,10 +57,15 @@ class Repository:
         return provider_of(self.url) or ""
 
 
+PUBLIC_HOSTS = {"bitbucket.org": "bitbucket", "github.com": "github", "gitlab.com": "gitlab"}
+
+
 def provider_of(url: str) -> str | None:
-    """The hosting provider sphinx-book-theme infers for ``url`` (None: it would reject the URL)."""
-    head = url.strip("/").rsplit("/", 2)[0].lower()
-    return next((p for p in PROVIDERS if p in head), None)
+    """The provider of ``url`` when its host is one of the public hosts (github.com, gitlab.com,
+    bitbucket.org, or ``www.`` of them), which sphinx-book-theme also infers correctly; None for
+    any other host (a look-alike such as ``notgithub.example.com``, a self-hosted server)."""
+    host = (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    return PUBLIC_HOSTS.get(host)
 
 
 def _https(host: str, path: str, port: int | None = None) -> str | None:

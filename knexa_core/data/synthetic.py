@@ -25,7 +25,10 @@ and constants that no training or transfer problem has, while each value it need
 With unbounded constants the tiny models of the ``cpu`` profile learned each family's body but
 not to copy an arbitrary constant from the docstring (measured: the held-out failures were wrong
 constants and argument names, on bodies of the right shape), which ~45 training problems per
-client cannot teach; and unique bodies keep a transfer-set answer from ever being a test answer.
+client cannot teach. Bodies are unique as text, *not* up to the argument names: a test problem's
+body often equals another problem's with its arguments renamed (:func:`renamed_twins` counts them;
+chapter 02 shows the share), so synthetic Pass@1 measures whether a client knows a family's
+bodies and fills in the names and constants, not open-ended generalization.
 
 Problems are ``"Synthetic/<n>"`` with the categories interleaved (0 = the first ``strings``
 problem, 1 = the first ``lists`` problem, ...). Category k's instances come from the random stream
@@ -166,6 +169,23 @@ def _category_problems(k: int, n: int, seed: int) -> list[Problem]:
         seen.add(problem.reference)
         out.append(problem)
     return out
+
+
+def renamed_body(problem: Problem) -> str:
+    """The reference body with its arguments renamed ``ARG0``, ``ARG1``, ... in signature order."""
+    import ast
+    import re
+
+    body = problem.reference
+    for i, arg in enumerate(a.arg for a in ast.parse(problem.prompt).body[0].args.args):
+        body = re.sub(rf"\b{re.escape(arg)}\b", f"ARG{i}", body)
+    return body
+
+
+def renamed_twins(problems: Sequence[Problem], others: Sequence[Problem]) -> int:
+    """How many of ``problems`` have a body equal, up to argument names, to one of ``others``."""
+    known = {renamed_body(p) for p in others}
+    return sum(renamed_body(p) in known for p in problems)
 
 
 def synthetic_problems(n_per_category: int, seed: int) -> tuple[Problem, ...]:

@@ -38,6 +38,7 @@ from knexa_core.fl.guardrail import Guardrail, GuardrailReport
 from knexa_core.fl.rounds import GEN_VAL, Package, RoundRecord, base_row, package_columns, schedule, test_columns
 
 GEN_CENTRAL, GEN_SERVER = 5, 6   # purposes of derived seeds, after those of knexa_core.fl.rounds
+GEN_TRAIN = 7  # the clients' local training, the same purpose as knexa_core.fl.worker
 SERVER = "server"                # the partner named in a client's per-round row
 CENTRAL_BACKBONE = "Qwen/Qwen1.5-0.5B"  # FedID-CentralKD's central model: the Qwen family (roster C0)
 VOTE_FLOOR = 0.05                # a client at validation Pass@1 0 still votes (a little)
@@ -96,7 +97,7 @@ class CentralServer:
         rec.packages = dict.fromkeys(range(len(agents)), package)
         rec.seconds["packages"] = time.perf_counter() - clock
         pre = [a.loss(a.val_set) for a in agents]
-        losses = [a.train_round(package.items, alpha) for a in agents]
+        losses = [_seeded(fed, t, i, GEN_TRAIN) or a.train_round(package.items, alpha) for i, a in enumerate(agents)]
         rec.seconds["training"] = time.perf_counter() - clock - rec.seconds["packages"]
         for i, a in enumerate(agents):
             post = a.loss(a.val_set)
@@ -128,6 +129,7 @@ class FedIDServer(CentralServer):
         labels = [dataclasses.replace(p, reference=v.text) for p, v in zip(prompts, votes) if v]
         seed = derived_seed(fed.config.seed, t, GEN_SERVER)
         if labels:  # a fresh optimizer each round on the round's pseudo-labels; the adapter persists
+            _seeded(fed, t, len(fed.agents), GEN_SERVER)  # LoRA dropout of the central model
             Agent(SERVER, "qwen", self.model, self.tokenizer, labels, (), fed.config.train_config(), seed,
                   self.device).train_round()
         central = Agent(SERVER, "qwen", self.model, self.tokenizer, (), (), fed.config.train_config(), seed, self.device)
@@ -152,6 +154,14 @@ def _measure(fed: Federation, rec: RoundRecord, losses: list[float], alpha: floa
                                      "val_codebleu": round(val.codebleu, 6)}
         row |= test_columns(fed, rec, i, evaluate_test, student=True)
         rec.rows.append(row | package_columns(rec, i) | extra[i])
+
+
+def _seeded(fed: Federation, t: int, i: int, purpose: int) -> None:
+    """Seed the global torch generator (LoRA dropout) for client ``i``'s training in round ``t``,
+    as :class:`~knexa_core.fl.worker.ClientWorker` does for the peer-to-peer methods."""
+    import torch
+
+    torch.manual_seed(derived_seed(fed.config.seed, t, i, purpose))
 
 
 SERVERS = {"central_kd": CentralServer, "fedid_central_kd": FedIDServer}

@@ -7,7 +7,9 @@
 3. A student of another family, whose own data has no problem of ``c``, trains with the AKD
    objective of Eq. 2 on its local data plus that package; we measure its Pass@1 on the held-out
    instances of ``c`` before and after. A second student with the same seed and local data but no
-   package is the control (local training alone must not explain the gain).
+   package is the control (local training alone must not explain the gain), and a third, trained
+   on the same prompts with the teacher's text from *before* its training, is the placebo (seeing
+   the category's prompts and taking the extra gradient steps must not explain it either).
 Chapter ``02_federated_training``, section "A controlled test"; ``tests/test_fl_controlled.py``.
 """
 from __future__ import annotations
@@ -31,6 +33,10 @@ class ControlledResult:
     student_before: float
     student_after: float
     control_after: float        # same student, same epochs, no package
+    placebo_after: float        # same student, same prompts, the *untrained* teacher's text (no knowledge)
+
+
+SOLVES = 1 / 3  # "a teacher that solves c": at least 4 of its 12 held-out problems (test and chapter 02)
 
 
 def _agent(family: str, choice: BackboneChoice, train, seed: int, config: TrainConfig, name: str) -> Agent:
@@ -52,6 +58,8 @@ def distillation_check(choice: BackboneChoice, category: str = "math", epochs: i
     teacher = _agent("qwen", choice, train_c, seed, config, "teacher")
     student = _agent("pythia", choice, others, seed + 1, config, "student")
     control = _agent("pythia", choice, others, seed + 1, config, "control")
+    placebo = _agent("pythia", choice, others, seed + 1, config, "placebo")
+    untrained = [(p.prompt, o[0]) for p, o in zip(package_prompts, teacher.generate(package_prompts, max_new_tokens))]
     for _ in range(epochs):
         teacher.train_round()
     teacher_pass = score(teacher, held_out, max_new_tokens, codebleu=False).pass_at_k["pass@1"]
@@ -61,6 +69,7 @@ def distillation_check(choice: BackboneChoice, category: str = "math", epochs: i
     for _ in range(epochs):
         student.train_round(package, alpha)
         control.train_round()
-    after = score(student, held_out, max_new_tokens, codebleu=False).pass_at_k["pass@1"]
-    control_after = score(control, held_out, max_new_tokens, codebleu=False).pass_at_k["pass@1"]
-    return ControlledResult(category, teacher_pass, len(package), before, after, control_after)
+        placebo.train_round(untrained, alpha)
+    after, control_after, placebo_after = (score(a, held_out, max_new_tokens, codebleu=False).pass_at_k["pass@1"]
+                                           for a in (student, control, placebo))
+    return ControlledResult(category, teacher_pass, len(package), before, after, control_after, placebo_after)

@@ -119,7 +119,7 @@ def run_federation(config: FederationConfig, out_dir: str | Path | None = None, 
         run.records.append(rec)
         run.rows.extend(rec.rows)
         bar.set_postfix(pairs=" ".join(f"{fed.agents[a].id}>{fed.agents[b].id}" for a, b in rec.pairs) or "-")
-        if root is not None:
+        if root is not None and server is None:  # the centralized servers are not checkpointed (no resume)
             _checkpoint(fed, root, run, t)
         if on_round:
             on_round(rec)

@@ -3,7 +3,7 @@
 The centralized baselines need one teacher signal from six models whose vocabularies differ (tiny
 BPE vocabularies of 2,048–3,500 tokens here; 50k–250k for the paper's backbones). Averaging logits
 position by position requires a common vocabulary; truncating every vocabulary to the smallest and
-averaging by index, as the authors' release does, adds up probabilities of *unrelated* strings
+averaging by index adds up probabilities of *unrelated* strings
 for separately trained tokenizers such as the paper's (:func:`index_mismatch` measures how many;
 the tiny tokenizers here are nested, so their ids agree, but they still cut the same text into
 different tokens, so positions do not line up). We ensemble at the sequence level instead, on the text
