@@ -131,9 +131,9 @@ PROFILES: dict[str, dict[str, Any]] = {
     "paper": {},
     # the book on a 2-core CPU: tiny backbones of the four families on the synthetic benchmark.
     # Departures from Table 1, each measured here (benchmarks/bench_tiny_learning.py): hidden 128 /
-    # MLP 512 bases pretrained 1,200 steps at lr 3e-3 (the base decides: after 24 epochs a client
-    # on a 150-step base solved no test problem of its categories, on a 1,200-step base about a
-    # quarter; measured on another split, README "Benchmarks"); one torch thread (tiny matrices gain little from two, and OpenMP threads waiting
+    # MLP 512 bases pretrained 1,200 steps at lr 3e-3 (the base decides: after 24 epochs one client
+    # on a 150-step base solved no test problem of its categories, on a 600- or 1,200-step base
+    # 14-24 %, on two splits; README "Benchmarks"); one torch thread (tiny matrices gain little from two, and OpenMP threads waiting
     # for a busy core slowed generation up to 30x; the book runs two runs at once instead); lr 5e-3,
     # 3 local epochs per round and no accumulation, because 1 epoch of ~45 problems at 3e-5 is ~1.5
     # optimizer steps and a tiny model learned nothing in 10 such rounds; 6 rounds (18 epochs) to
