@@ -16,7 +16,7 @@ from knexa_core.fl.controlled import SOLVES, distillation_check
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(3600)  # 12 categories x 4 tiny agents: about 8 minutes on a quiet 2-core machine
+@pytest.mark.timeout(3600)  # 12 categories x 4 tiny agents: over 10 minutes on a loaded 2-core machine
 def test_a_teacher_that_solves_a_category_raises_a_student_that_lacks_it() -> None:
     config = FederationConfig.for_profile("cpu")
     results = [distillation_check(config.backbone_choice(), category=c, lr=config.lr) for c in CATEGORIES]
