@@ -133,17 +133,19 @@ base = rows.query("round == 0")[["client", "pass@1", "val_pass1", "val_loss"]].s
 base
 
 # %% tags=["remove-input"]
+twins = ""
 if config.data == "synthetic":
     split = result.federation.split
     held = [p for c in split.clients for p in c.train + c.val]
-    test = split.global_test
-    prose(f"""
+    twins = f"""
 How new is a test problem? Its body is never one of the training or transfer bodies as text, but
-{renamed_twins(test, held)} of the {len(test)} test problems have a training or validation problem (of some
-client) with the same body up to the argument names, and {renamed_twins(test, split.transfer)} a transfer problem.
-So synthetic Pass@1 asks whether a client knows a family's bodies and fills in the argument
-names and constants of a new instance; it is not open-ended generalization.
-""")
+{renamed_twins(split.global_test, held)} of the {len(split.global_test)} test problems have a training or validation
+problem (of some client) with the same body up to the argument names, and
+{renamed_twins(split.global_test, split.transfer)} a transfer problem. So synthetic Pass@1 asks whether a client
+knows a family's bodies and fills in the argument names and constants of a new instance; it is
+not open-ended generalization.
+"""
+prose(twins)
 
 # %% tags=["remove-input"]
 prose(f"""
