@@ -36,9 +36,9 @@ from knexa_core.fl.evaluate import score
 from knexa_core.fl.federation import Federation, derived_seed
 from knexa_core.fl.guardrail import Guardrail, GuardrailReport
 from knexa_core.fl.rounds import GEN_VAL, Package, RoundRecord, base_row, package_columns, schedule, test_columns
+from knexa_core.fl.worker import GEN_TRAIN
 
 GEN_CENTRAL, GEN_SERVER = 5, 6   # purposes of derived seeds, after those of knexa_core.fl.rounds
-GEN_TRAIN = 7  # the clients' local training, the same purpose as knexa_core.fl.worker
 SERVER = "server"                # the partner named in a client's per-round row
 CENTRAL_BACKBONE = "Qwen/Qwen1.5-0.5B"  # FedID-CentralKD's central model: the Qwen family (roster C0)
 VOTE_FLOOR = 0.05                # a client at validation Pass@1 0 still votes (a little)
@@ -97,7 +97,10 @@ class CentralServer:
         rec.packages = dict.fromkeys(range(len(agents)), package)
         rec.seconds["packages"] = time.perf_counter() - clock
         pre = [a.loss(a.val_set) for a in agents]
-        losses = [_seeded(fed, t, i, GEN_TRAIN) or a.train_round(package.items, alpha) for i, a in enumerate(agents)]
+        losses = []
+        for i, a in enumerate(agents):
+            _seeded(fed, t, i, GEN_TRAIN)  # LoRA dropout, as the workers of the peer-to-peer methods
+            losses.append(a.train_round(package.items, alpha))
         rec.seconds["training"] = time.perf_counter() - clock - rec.seconds["packages"]
         for i, a in enumerate(agents):
             post = a.loss(a.val_set)
