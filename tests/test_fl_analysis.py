@@ -65,6 +65,6 @@ def test_batch_grid_axes_and_fixed_values() -> None:
 def test_batch_names_unknown_to_the_notebook_stop_before_any_execution(tmp_path: Path) -> None:
     source = Path(__file__).resolve().parent.parent / "notebooks" / "02_federated_training.py"
     with pytest.raises(BuildError, match=r"\['epochs'\]"):
-        batch.run_batch("02_federated_training", [{"seed": 0, "method": "local_only"}], {"epochs": 3}, source,
+        batch.plan("02_federated_training", [{"seed": 0, "method": "local_only"}], {"epochs": 3}, source,
                         tmp_path, tmp_path / "nb", tmp_path)
     assert not (tmp_path / "nb").exists()

@@ -7,9 +7,10 @@ A profile may list, under ``batches:``, a grid of parameter values for a chapter
                                        fedid_central_kd], seed: [0, 1, 2], controlled_epochs: 0}
 
 ``knexa book`` then executes the chapter's notebook once per combination of the lists (except the
-one the chapter's own page runs), with the scalar values fixed, two at a time, before the chapter
-itself. The shared artifact folder is emptied first, so a build never mixes in older runs. All executions share one
-artifact folder (the notebook's ``artifacts_dir``), so the chapter's page compares every run.
+one the chapter's own page runs), with the scalar values fixed, on the book's two workers
+(:mod:`knexa_core.book.schedule`); the chapter's page runs after them. The shared artifact folder
+is emptied first, so a build never mixes in older runs. All executions share one artifact folder
+(the notebook's ``artifacts_dir``), so the chapter's page compares every run.
 Each executed notebook is kept under ``book/batch/<chapter>/`` with its ``run_info.json``, and the
 page *Training runs* links them. Chapter ``02_federated_training``.
 """
@@ -17,17 +18,13 @@ from __future__ import annotations
 
 import itertools
 import os
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Mapping
 
 from knexa_core.book import notebooks
 from knexa_core.book.runinfo import resolve_parameters, run_seed, save_run_info
+from knexa_core.book.schedule import Job
 from knexa_core.errors import BuildError
-
-WORKERS = 2  # this machine's cores; each run uses one torch thread (cpu profile)
-
 
 def grid(profile: Mapping[str, Any], name: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The combinations of the profile's batch grid for chapter ``name`` and its fixed values.
@@ -54,15 +51,10 @@ def label(combo: Mapping[str, Any]) -> str:
     return "_".join(f"{k}-{v}" for k, v in combo.items())
 
 
-def _execute(args: tuple) -> str:
-    source, output, params, cwd = args
-    notebooks.execute(source, output, params, cwd=cwd)
-    return str(output)
-
-
-def run_batch(name: str, combos: list[dict[str, Any]], base: Mapping[str, Any], source: Path, run_dir: Path,
-              executed_dir: Path, cwd: Path) -> list[dict[str, Any]]:
-    """Execute ``source`` once per combination (``base`` parameters updated by it); return the records."""
+def plan(name: str, combos: list[dict[str, Any]], base: Mapping[str, Any], source: Path, run_dir: Path,
+         executed_dir: Path, cwd: Path) -> tuple[list[Job], list[dict[str, Any]]]:
+    """One :class:`~knexa_core.book.schedule.Job` per combination (``base`` parameters updated by
+    it), its ``run_info.json`` written, and the records the page lists; nothing is executed here."""
     known = notebooks.notebook_parameters(source)
     unknown = sorted(({k for c in combos for k in c} | set(base)) - set(known))
     if unknown:
@@ -75,13 +67,9 @@ def run_batch(name: str, combos: list[dict[str, Any]], base: Mapping[str, Any], 
         resolved = resolve_parameters(known, params)
         save_run_info(out / "run_info.json", resolved, seed=run_seed(resolved), overrides=sorted(params))
         output = executed_dir / f"{label(combo)}.ipynb"
-        jobs.append((source, output, params, cwd))
+        jobs.append(Job(name, source, output, params, cwd, batch=True))
         records.append({"combination": combo, "notebook": output, "run_dir": out})
-    if not jobs:
-        return records
-    with ProcessPoolExecutor(max_workers=WORKERS, mp_context=get_context("spawn")) as pool:
-        list(pool.map(_execute, jobs))
-    return records
+    return jobs, records
 
 
 def page(name: str, records: list[dict[str, Any]], book_dir: Path) -> str:

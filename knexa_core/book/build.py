@@ -22,7 +22,7 @@ from typing import Any, Iterator
 import yaml
 from tqdm.std import tqdm
 
-from knexa_core.book import batch, browser, notebooks, report, repository
+from knexa_core.book import batch, browser, notebooks, report, repository, schedule
 from knexa_core.book.config import write_config
 from knexa_core.progress import quiet_progress
 from knexa_core.data.loaders import HOW_TO_SUPPLY, resolve_mbpp_path
@@ -109,25 +109,30 @@ def execute_chapters(profile_name: str, root: Path) -> list[Path]:
         notebooks.validate_parameters(notebooks.read_source(source),
                                       chapter_parameters(profile, name, source, run_dir, root / "notebooks"),
                                       f"params/{profile_name}.yaml, section {name}")
-    runs, batches = [], []
+    jobs, batches, pages = [], [], {}
+    for name in names:
+        source = root / "notebooks" / f"{name}.py"
+        params = pages[name] = chapter_parameters(profile, name, source, run_dir, root / "notebooks")
+        combos, fixed = batch.grid(profile, name)
+        if combos:  # every execution of the chapter writes into one artifact folder, emptied first
+            shutil.rmtree(run_dir / name / "artifacts", ignore_errors=True)
+            params["artifacts_dir"] = os.path.relpath(run_dir / name / "artifacts", root / "notebooks")
+            own = [c for c in combos if all(params.get(k) == v for k, v in c.items())]
+            planned, records = batch.plan(name, [c for c in combos if c not in own], {**params, **fixed}, source,
+                                          run_dir, root / "book" / "batch" / name, root / "notebooks")
+            jobs += planned
+            batches += records
+        (run_dir / name).mkdir(parents=True, exist_ok=True)
+        resolved = resolve_parameters(notebooks.notebook_parameters(source), {"profile": profile_name, **params})
+        save_run_info(run_dir / name / "run_info.json", resolved, seed=run_seed(resolved),
+                      overrides=sorted({"profile", *params}))
+        jobs.append(schedule.Job(name, source, executed / f"{name}.ipynb", params, root / "notebooks"))
+    after = schedule.readers(pages, run_dir, root / "notebooks")
+    for job in [j for j in jobs if j.batch]:  # a chapter's page compares its batch runs: it waits for them
+        after[job.chapter].add(job.key)
     with quiet_progress():  # bars inside the kernels would end up on the book's pages
-        for name in (bar := tqdm(names, desc="notebooks", unit="nb")):
-            bar.set_postfix_str(name)
-            source = root / "notebooks" / f"{name}.py"
-            params = chapter_parameters(profile, name, source, run_dir, root / "notebooks")
-            combos, fixed = batch.grid(profile, name)
-            if combos:  # every execution of the chapter writes into one artifact folder, emptied first
-                shutil.rmtree(run_dir / name / "artifacts", ignore_errors=True)
-                params["artifacts_dir"] = os.path.relpath(run_dir / name / "artifacts", root / "notebooks")
-                own = [c for c in combos if all(params.get(k) == v for k, v in c.items())]
-                batches.extend(batch.run_batch(name, [c for c in combos if c not in own], {**params, **fixed}, source,
-                                               run_dir, root / "book" / "batch" / name, root / "notebooks"))
-            (run_dir / name).mkdir(parents=True, exist_ok=True)
-            resolved = resolve_parameters(notebooks.notebook_parameters(source), {"profile": profile_name, **params})
-            save_run_info(run_dir / name / "run_info.json", resolved, seed=run_seed(resolved),
-                          overrides=sorted({"profile", *params}))
-            notebooks.execute(source, executed / f"{name}.ipynb", params, cwd=root / "notebooks")
-            runs.append(run_dir / name)
+        schedule.run_jobs(schedule.ordered(jobs), after)
+    runs = [run_dir / name for name in names]
     write_text(book_dir / "_generated" / "training_runs.md", batch.page(
         next((n for n in names if batch.grid(profile, n)[0]), "-"), batches, book_dir))
     return runs
