@@ -91,7 +91,7 @@ pd.DataFrame(departures(config)).set_index("parameter") if departures(config) el
 # synthetic benchmark replaces HumanEval + MBPP (on which tiny models stay at 0 whatever the method);
 # Table 1's learning rate and single epoch give about two optimizer steps per round, after which a
 # tiny model had learned nothing (Pass@1 0 on held-out problems for every client after 10 such
-# rounds, measured while writing this chapter), so the profile trains 3 local epochs per round at
+# rounds, measured while writing this chapter), so the profile trains 2 local epochs per round at
 # a higher rate, for fewer rounds. What a tiny client can learn from its ~45 problems depends most
 # on its base: on bases pretrained briefly, clients learned little and solved almost no new
 # problem of their own categories; the `cpu` profile's bases (hidden 128, 1,200 steps on stdlib
