@@ -54,7 +54,6 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from knexa_core.book.prose import prose
-from knexa_core.book.report import save_comparisons
 from knexa_core.cpm import PERFORMANCE_FEATURES
 from knexa_core.cpm.profiles import PERFORMANCE_SLICE
 from knexa_core.data.categories import CATEGORIES
@@ -365,76 +364,17 @@ pd.DataFrame([{"prompt": p.task_id, "chosen client": clients[c.client] if c else
 # %% [markdown]
 # ## The methods side by side
 #
-# The book runs every method with several seeds into one artifact folder (one papermill
-# execution per method and seed; the executed notebooks are listed on the page *Training runs*).
-# This section reads every run found there (runs of another setting in the folder are an error).
-# Seeds are paired: the same seed gives the same client seeds, initial adapters and data order in
-# every method, so differences are taken per seed; the split is the same for every seed, so the
-# intervals (Student-t, 95 %, over seeds; none with a single seed) leave out the split's variance.
-
-# %%
-tables = analysis.load_tables(artifacts)
-runs = analysis.run_summary(tables["clients"])
-order = [m for m in METHODS if m in set(runs.method)]
-comparison = analysis.method_table(runs.set_index("method").loc[order].reset_index())
-comparison.set_index("method").round(4)
-
-# %% [markdown]
-# Did local training learn, and is the data really non-IID? Greedy test Pass@1 on the categories a
-# client trains on and on those it lacks, before and after, per method over all runs:
-
-# %%
-categories = analysis.held_vs_lacking(tables["categories"])
-categories.round(3)
-
-# %% [markdown]
-# Paired differences in final Pass@1 between methods (per seed, then mean and interval):
-
-# %%
-controls = [c for c in ("random_p2p", "heuristic_p2p", "local_only", "central_kd", "fedid_central_kd")
-            if c in order and c != method]
-diffs = pd.DataFrame([analysis.paired_difference(runs, m, c) for m in order for c in controls if m != c])
-diffs.round(4) if len(diffs) else Markdown("Only one method ran into this folder: nothing to compare.")
-
-# %%
-if len(order) > 1:
-    fig = plots.method_bars(comparison)
-    plots.save(fig, figures / "02_methods.png")
+# The book runs every method with several seeds into this chapter's artifact folder (one papermill
+# execution of this notebook per method and seed; the executed notebooks are listed on the page
+# *Training runs*); the next page, {doc}`02_methods_compared`, reads them all.
 
 # %% tags=["remove-input"]
-means = runs.groupby("method")["pass@1"].mean()
-ranking = ", ".join(f"{METHODS[m][1]} {means[m]:.1%}" for m in means.sort_values(ascending=False).index)
-
-
-def verdict(row) -> str:
-    if row.get("seeds", 0) < 2 or pd.isna(row.get("ci95_low")):
-        return f"{METHODS[row['method']][1]} − {METHODS[row['control']][1]}: one seed, no interval"
-    side = ("above 0" if row["ci95_low"] > 0 else "below 0" if row["ci95_high"] < 0 else "contains 0")
-    return (f"{METHODS[row['method']][1]} − {METHODS[row['control']][1]}: {100 * row['difference']:+.2f} points "
-            f"[{100 * row['ci95_low']:+.2f}, {100 * row['ci95_high']:+.2f}], {row['wins']} of {row['seeds']} "
-            f"seeds better (interval {side})")
-
-
-lines = [verdict(r) for _, r in diffs.iterrows() if r["method"] == "knexa_fl"] if len(diffs) else []
-local = categories[categories.method == "local_only"].set_index("categories") if len(categories) else categories
-local_text = ("LocalOnly clients reach " + " and ".join(
-    f"{local.loc[k, 'final']:.1%} on categories they {'train on' if k == 'held' else 'lack'} (from {local.loc[k, 'base']:.1%})"
-    for k in ("held", "lacking") if k in local.index) + ".") if len(local) else "LocalOnly did not run here."
 controlled_line = controlled if controlled_epochs and config.backbones == "tiny" else "The controlled test did not run."
 prose(f"""
 ## Summary
 
-- One driver ran the method and its controls; only the pairing policy (for the centralized baselines, the server round) differs.
-- Mean final Pass@1 over the {len(runs)} runs found, best first: {ranking}.
-- {local_text}
-- KNEXA-FL against the controls, paired by seed: {'; '.join(lines) if lines else 'no comparison (one method)'}.
+- One driver ran {METHODS[method][1]} (seed {seed}, {config.rounds} rounds); the other methods differ only in the pairing policy (for the centralized baselines, the server round).
+- The clients end at a client-averaged Pass@1 of {avg['pass@1']:.1%} (Pass@10 {avg['pass@10']:.1%}); on the test categories they train on, greedy Pass@1 goes from {share('held', 'base')} to {share('held', 'final')}, on those they lack from {share('lacking', 'base')} to {share('lacking', 'final')}.
 - {controlled_line}
-- Chapter 04 recomputes Table 4 from the same artifact folder (one run per method, by its selection rule).
+- *The methods compared* puts every method and seed of the batch side by side; chapter 04 recomputes Table 4 from the same artifact folder.
 """)
-
-# %%
-setting = ("tiny backbones on the synthetic CPU benchmark" if config.backbones == "tiny"
-           else "the paper's backbones on HumanEval + MBPP") + f", {config.rounds} rounds"
-comparison_rows = analysis.comparison_rows(comparison, runs, setting)
-save_comparisons(out_path, comparison_rows)
-pd.DataFrame(comparison_rows)[["quantity", "reported", "obtained", "note"]]

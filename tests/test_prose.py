@@ -9,7 +9,7 @@ from knexa_core.book.prose import prose
 from knexa_core.errors import NotebookError
 
 ROOT = Path(__file__).resolve().parent.parent
-CONVERTED = ["01_splits", "02_federated_training", "03_cpm_simulation", "04_recompute_artifacts",
+CONVERTED = ["01_splits", "02_federated_training", "02_methods_compared", "03_cpm_simulation", "04_recompute_artifacts",
              "A1_evaluation_harness"]  # every chapter: no {glue:text} left
 
 

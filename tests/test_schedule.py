@@ -19,7 +19,7 @@ parts:
       - file: chapters/02_b
       - file: chapters/03_c
 """
-# 01_a: a batch of two runs plus its page, each slow to finish and logging when it ends;
+# 01_a: a batch of two runs plus its page, each 3 s long;
 # 02_b reads 01_a's folder; 03_c reads nothing. Every notebook logs start and end times.
 LOG = '''
 import json, os, time
@@ -27,15 +27,15 @@ def log(event):
     with open(os.path.join(os.environ["SCHED_LOG"]), "a") as f:
         f.write(json.dumps({"who": who, "event": event, "t": time.time()}) + "\\n")
 '''
-A = ('# %% tags=["parameters"]\nk: int = 0  # batch value\nout_dir: str = "o"  # outputs\n'
+A = ('# %% tags=["parameters"]\nk: int = 0  # batch value\nfail: bool = False  # raise\nout_dir: str = "o"  # outputs\n'
      'artifacts_dir: str = ""  # shared\n\n# %%\nwho = f"01_a k={k}"' + LOG
-     + 'log("start"); time.sleep(3)\nos.makedirs(artifacts_dir, exist_ok=True)\n'
+     + 'log("start")\nassert not fail, "asked to fail"\ntime.sleep(3)\nos.makedirs(artifacts_dir, exist_ok=True)\n'
      'open(os.path.join(artifacts_dir, f"k{k}"), "w").close(); log("end")\n')
 B = ('# %% tags=["parameters"]\nsource_dir: str = ""  # 01_a artifacts\nout_dir: str = "o"  # outputs\n\n'
      '# %%\nwho = "02_b"' + LOG + 'log("start")\nassert sorted(os.listdir(source_dir)) == ["k0", "k1", "k2"], os.listdir(source_dir)\n'
      'log("end")\n')
-C = ('# %% tags=["parameters"]\nfail: bool = False  # raise\nout_dir: str = "o"  # outputs\n\n'
-     '# %%\nwho = "03_c"' + LOG + 'log("start")\nassert not fail, "asked to fail"\nlog("end")\n')
+C = ('# %% tags=["parameters"]\nout_dir: str = "o"  # outputs\n\n'
+     '# %%\nwho = "03_c"' + LOG + 'log("start")\nlog("end")\n')
 
 
 def _project(tmp_path: Path, fail: bool = False) -> Path:
@@ -43,9 +43,9 @@ def _project(tmp_path: Path, fail: bool = False) -> Path:
         (tmp_path / d).mkdir(parents=True)
     (tmp_path / "book" / "_toc.yml").write_text(TOC)
     (tmp_path / "params" / "smoke.yaml").write_text(
-        "profile: smoke\nnotebooks:\n  01_a: {k: 0}\n"
+        f"profile: smoke\nnotebooks:\n  01_a: {{k: 0, fail: {str(fail).lower()}}}\n"
         "  02_b: {source_dir: ../runs/smoke/01_a/artifacts}\n"
-        f"  03_c: {{fail: {str(fail).lower()}}}\nbatches:\n  01_a: {{k: [0, 1, 2]}}\n")
+        "  03_c: {}\nbatches:\n  01_a: {k: [0, 1, 2], fail: false}\n")
     for name, text in (("01_a", A), ("02_b", B), ("03_c", C)):
         (tmp_path / "notebooks" / f"{name}.py").write_text(text)
     return tmp_path
@@ -62,21 +62,21 @@ def test_a_reader_waits_for_the_chapter_it_reads_and_its_batch(tmp_path: Path, m
     events = _events(tmp_path / "log.jsonl")
     t = {(e["who"], e["event"]): e["t"] for e in events}
     assert len(events) == 10 and {w for w, _ in t} == {"01_a k=0", "01_a k=1", "01_a k=2", "02_b", "03_c"}
-    # the page (k=0) ran after its batch (k=1, k=2), and 02_b after the page
-    assert t[("01_a k=0", "start")] >= max(t[("01_a k=1", "end")], t[("01_a k=2", "end")])
-    assert t[("02_b", "start")] >= t[("01_a k=0", "end")]
-    # two at once: the batch's two runs overlapped
-    assert t[("01_a k=2", "start")] < t[("01_a k=1", "end")]
+    # 02_b started after the page (k=0) and the batch (k=1, k=2) of the chapter it reads
+    assert t[("02_b", "start")] >= max(t[("01_a k=0", "end")], t[("01_a k=1", "end")], t[("01_a k=2", "end")])
+    # two at once, longest first: the page and the first batch run started together and overlapped
+    assert t[("01_a k=1", "start")] < t[("01_a k=0", "end")] and t[("01_a k=0", "start")] < t[("01_a k=1", "end")]
     assert (root / "book" / "chapters" / "02_b.ipynb").is_file()
 
 
 def test_a_failing_chapter_stops_the_build_with_its_error(tmp_path: Path, monkeypatch) -> None:
     root = _project(tmp_path / "p", fail=True)
     monkeypatch.setenv("SCHED_LOG", str(tmp_path / "log.jsonl"))
-    with pytest.raises(NotebookError, match="03_c.py failed(.|\n)*asked to fail"):
+    with pytest.raises(NotebookError, match="01_a.py failed(.|\n)*asked to fail"):
         book.execute_chapters("smoke", root)
     started = {e["who"] for e in _events(tmp_path / "log.jsonl") if e["event"] == "start"}
-    assert "02_b" not in started  # 03_c failed (it runs beside 01_a's page) before 02_b could start
+    # the page failed at once, beside the first batch run: that one finished, nothing else started
+    assert started == {"01_a k=0", "01_a k=1"}
 
 
 def test_readers_and_order() -> None:
@@ -88,7 +88,7 @@ def test_readers_and_order() -> None:
     job = lambda c, b=False: schedule.Job(c, Path(f"{c}.py"), Path(f"{c}{b}.ipynb"), {}, cwd, batch=b)  # noqa: E731
     jobs = [job("01"), job("02"), job("02", True), job("02", True), job("03")]
     assert [(j.chapter, j.batch) for j in schedule.ordered(jobs)] == [
-        ("02", True), ("02", True), ("02", False), ("01", False), ("03", False)]
+        ("02", False), ("02", True), ("02", True), ("01", False), ("03", False)]
     assert job("02", True).key == "02#batch" and job("02").key == "02"
 
 

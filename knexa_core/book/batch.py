@@ -8,9 +8,10 @@ A profile may list, under ``batches:``, a grid of parameter values for a chapter
 
 ``knexa book`` then executes the chapter's notebook once per combination of the lists (except the
 one the chapter's own page runs), with the scalar values fixed, on the book's two workers
-(:mod:`knexa_core.book.schedule`); the chapter's page runs after them. The shared artifact folder
+(:mod:`knexa_core.book.schedule`), beside the chapter's page. The shared artifact folder
 is emptied first, so a build never mixes in older runs. All executions share one artifact folder
-(the notebook's ``artifacts_dir``), so the chapter's page compares every run.
+(the notebook's ``artifacts_dir``), which a page that reads it (chapter 02's *The methods
+compared*) reads once every run has finished.
 Each executed notebook is kept under ``book/batch/<chapter>/`` with its ``run_info.json``, and the
 page *Training runs* links them. Chapter ``02_federated_training``.
 """

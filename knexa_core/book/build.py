@@ -127,9 +127,8 @@ def execute_chapters(profile_name: str, root: Path) -> list[Path]:
         save_run_info(run_dir / name / "run_info.json", resolved, seed=run_seed(resolved),
                       overrides=sorted({"profile", *params}))
         jobs.append(schedule.Job(name, source, executed / f"{name}.ipynb", params, root / "notebooks"))
-    after = schedule.readers(pages, run_dir, root / "notebooks")
-    for job in [j for j in jobs if j.batch]:  # a chapter's page compares its batch runs: it waits for them
-        after[job.chapter].add(job.key)
+    after = {name: {k for c in read for k in (c, f"{c}#batch")}  # a reader waits for the page and its batch
+             for name, read in schedule.readers(pages, run_dir, root / "notebooks").items()}
     with quiet_progress():  # bars inside the kernels would end up on the book's pages
         schedule.run_jobs(schedule.ordered(jobs), after)
     runs = [run_dir / name for name in names]

@@ -5,11 +5,12 @@
 that both cores stay busy: a chapter starts as soon as the chapters it reads have finished, not
 when the one before it in the TOC has. A chapter reads another when one of its parameters is a path
 into that chapter's run folder (chapter 04's ``artifacts_dir`` is chapter 02's artifact folder);
-:func:`readers` finds those dependencies; a chapter's page also waits for its own batch (it compares
-the batch's runs). Jobs start in the order given when ready, and :func:`ordered` puts the longest
-work first: the batch runs, then their chapter's page, then the other chapters in TOC order, so the
-short chapters run beside the last batch runs and the page. The first execution that fails stops
-the build: nothing new starts, the running one finishes (its outputs stay for inspection) and the
+:func:`readers` finds those dependencies, and a reader waits for the chapter's page and its batch
+(chapter 02's page *The methods compared* reads the batch's runs). Jobs start in the order given
+when ready, and :func:`ordered` puts the longest work first: the pages of chapters with a batch
+(chapter 02's runs the controlled test besides its own training run), their batch runs, then the
+other chapters in TOC order, which fill the last gaps. The first execution that fails stops the
+build: nothing new starts, the running one finishes (its outputs stay for inspection) and the
 error is raised.
 """
 from __future__ import annotations
@@ -60,11 +61,11 @@ def readers(params: Mapping[str, Mapping[str, Any]], run_dir: Path, cwd: Path) -
 
 
 def ordered(jobs: Iterable[Job]) -> list[Job]:
-    """The longest work first: batch runs, then the pages of their chapters, then the other chapters
-    in TOC order (they fill the last gaps)."""
+    """The longest work first: the pages of chapters with a batch, their batch runs, then the other
+    chapters in TOC order."""
     jobs = list(jobs)
     batched = {j.chapter for j in jobs if j.batch}
-    return ([j for j in jobs if j.batch] + [j for j in jobs if j.chapter in batched and not j.batch]
+    return ([j for j in jobs if j.chapter in batched and not j.batch] + [j for j in jobs if j.batch]
             + [j for j in jobs if j.chapter not in batched])
 
 

@@ -1,4 +1,4 @@
-"""Reading finished runs back and comparing methods (chapter ``02_federated_training``).
+"""Reading finished runs back and comparing methods (chapter 02's page ``02_methods_compared``).
 
 Runs are found in an artifact folder by their ``*_rounds.csv`` / ``*_clients.csv`` /
 ``*_categories.csv`` / ``*_parameters.json`` files (written by :mod:`knexa_core.fl.driver`), so
@@ -52,6 +52,17 @@ def load_tables(artifacts_dir: str | Path) -> dict[str, pd.DataFrame]:
                 df["method"], df["seed"] = params["method"], params["seed"]
                 tables[name].append(df)
     return {k: pd.concat(v, ignore_index=True) if v else pd.DataFrame() for k, v in tables.items()}
+
+
+def setting_text(artifacts_dir: str | Path) -> str:
+    """The setting of the runs in ``artifacts_dir`` in words (backbones, data, rounds)."""
+    found = _runs(artifacts_dir)
+    if not found:
+        return "no runs"
+    params = found[0][0]
+    what = ("tiny backbones on the synthetic CPU benchmark" if params.get("backbones") == "tiny"
+            else "the paper's backbones on HumanEval + MBPP")
+    return f"{what}, {params['rounds']} rounds"
 
 
 def run_summary(clients: pd.DataFrame) -> pd.DataFrame:
@@ -119,11 +130,11 @@ def pairing_counts(rounds: pd.DataFrame, clients: list[str]) -> np.ndarray:
 
 
 def comparison_rows(table: pd.DataFrame, runs: pd.DataFrame, setting: str) -> list[dict[str, str]]:
-    """Reported-vs-obtained rows of chapter 02 (Table 4 per method, Table 5, the relative gain)."""
+    """Reported-vs-obtained rows of chapter 02's comparison page (Table 4 per method, Table 5, the relative gain)."""
     from knexa_core.artifacts.table4 import REPORTED, reported_gain
     from knexa_core.fl.methods import table_name
 
-    rows, source = [], "02_federated_training"
+    rows, source = [], "02_methods_compared"
     scope = f"{len(table)} of the 6 methods; {setting}"
     for _, r in table.iterrows():
         name = table_name(r["method"])
