@@ -10,9 +10,9 @@ import torch
 from knexa_core.data import synthetic_problems
 from knexa_core.fl import agent as agent_module
 from knexa_core.fl.agent import Agent, TrainConfig
-from knexa_core.fl.backbones import LORA_TARGETS, TinySize
-from knexa_core.fl.models import load_lora_model
-from knexa_core.fl.pretrain import PretrainSpec, tiny_base
+from knexa_core.fl.backbones import LORA_TARGETS, PAPER_BACKBONES
+from knexa_core.fl.config import FederationConfig
+from knexa_core.fl.models import client_model
 
 FAMILIES = sorted(LORA_TARGETS)
 # prompts of many lengths, so that rows are left-padded (position ids and masks matter)
@@ -20,13 +20,12 @@ PROBLEMS = synthetic_problems(1, 0)
 
 
 @pytest.fixture(scope="module")
-def agents(tmp_path_factory) -> dict[str, Agent]:
-    """A trained tiny agent per family (non-zero LoRA B, so merging changes the weights)."""
-    root, out = tmp_path_factory.mktemp("bases"), {}
-    for family in FAMILIES:
-        base = tiny_base(family, TinySize(hidden=64, layers=2, heads=4, ffn=128), PretrainSpec(steps=2, corpus_files=4),
-                         root=root)
-        model, tok = load_lora_model(str(base), family, 4, seed=0, train_final_norm=True)
+def agents() -> dict[str, Agent]:
+    """A trained agent per family on the smoke profile's tiny bases (cached, as the other smoke tests
+    use them); trained so that LoRA B is non-zero and merging changes the weights."""
+    choice, out = FederationConfig.for_profile("smoke").backbone_choice(), {}
+    for backbone, family in ((b, f) for b, (f, _) in PAPER_BACKBONES.items()):
+        model, tok = client_model(backbone, choice, seed=0)
         agent = Agent("t", family, model, tok, PROBLEMS[:6], PROBLEMS[:2], TrainConfig(lr=1e-2, micro_batch=2), 0)
         for _ in range(4):
             agent.train_round()
