@@ -5,13 +5,17 @@
   completion tokens only; with a knowledge package, the AKD objective of Eq. 2,
   ``(1 − α_KD)·L_local + α_KD·CE(re-encoded teacher text)`` (:mod:`knexa_core.fl.akd`).
 * :meth:`Agent.generate`: batched decoding of completions for prompts (knowledge packages,
-  evaluation); the text is decoded and cleaned, so another tokenizer can re-encode it.
+  evaluation); the text is decoded and cleaned, so another tokenizer can re-encode it. Two savings
+  that leave the drawn tokens as they were (up to float rounding): the samples of a prompt share
+  one prefill (:meth:`Agent._prefill`), and on CPU the LoRA deltas are merged for the call
+  (:func:`knexa_core.fl.models.merged_lora`).
 * :meth:`Agent.loss`: mean completion-token cross-entropy on problems (validation loss of Eq. 3,
   log-perplexity of the profile).
 Chapter ``02_federated_training``, section "One round, step by step".
 """
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from dataclasses import dataclass
@@ -21,6 +25,7 @@ import torch
 
 from knexa_core.data.schema import Problem
 from knexa_core.eval.postprocess import BODY_STOPS, PROGRAM_STOPS, clean_completion, completion_kind, truncate_at_stops
+from knexa_core.fl.models import merged_lora
 
 DECODE_CHUNK = 16  # tokens decoded between two prunings of finished sequences (see Agent._decode)
 
@@ -172,34 +177,60 @@ class Agent:
                  samples: int = 1, seed: int = 0, batch_size: int = 64) -> list[list[str]]:
         """``samples`` cleaned completions per problem (greedy when ``temperature`` is 0)."""
         self.model.eval()
-        tok, clock = self.tokenizer, time.perf_counter()
+        clock = time.perf_counter()
         torch.manual_seed(seed)
         out: list[list[str]] = []
-        for i in range(0, len(problems), batch_size):
-            chunk = problems[i:i + batch_size]
-            enc = tok([p.prompt for p in chunk], return_tensors="pt", padding=True, add_special_tokens=False)
-            enc = {k: v[:, -(self.config.max_len // 2 + self.config.max_len // 4):].to(self.device) for k, v in enc.items()}
-            kinds = [completion_kind(p.source) for p in chunk for _ in range(samples)]
-            new = self._decode(enc["input_ids"].repeat_interleave(samples, 0),
-                               enc["attention_mask"].repeat_interleave(samples, 0), kinds, max_new_tokens, temperature,
-                               DECODE_CHUNK)
-            self.stats["generated_tokens"] += sum(len(ids) for ids in new)
-            texts = tok.batch_decode(new, skip_special_tokens=True)
-            out.extend([clean_completion(t, k) for t, k in zip(texts[j * samples:(j + 1) * samples],
-                                                               kinds[j * samples:(j + 1) * samples])]
-                       for j in range(len(chunk)))
+        with merged_lora(self.model, enabled=self.device == "cpu"):  # on GPU the weight copy costs memory
+            for i in range(0, len(problems), batch_size):
+                out.extend(self._generate_batch(problems[i:i + batch_size], max_new_tokens, temperature, samples))
         self.stats["generate_seconds"] += time.perf_counter() - clock
         return out
 
+    def _generate_batch(self, chunk: Sequence[Problem], max_new_tokens: int, temperature: float,
+                        samples: int) -> list[list[str]]:
+        tok = self.tokenizer
+        enc = tok([p.prompt for p in chunk], return_tensors="pt", padding=True, add_special_tokens=False)
+        keep = self.config.max_len // 2 + self.config.max_len // 4
+        ids, mask = (enc[k][:, -keep:].to(self.device) for k in ("input_ids", "attention_mask"))
+        kinds = [completion_kind(p.source) for p in chunk for _ in range(samples)]
+        cache = self._prefill(ids[:, :-1], mask[:, :-1], samples) if samples > 1 and ids.shape[1] > 1 else None
+        new = self._decode(ids.repeat_interleave(samples, 0), mask.repeat_interleave(samples, 0), kinds,
+                           max_new_tokens, temperature, DECODE_CHUNK, cache)
+        self.stats["generated_tokens"] += sum(len(row) for row in new)
+        texts = [clean_completion(t, k) for t, k in zip(tok.batch_decode(new, skip_special_tokens=True), kinds)]
+        return [texts[j * samples:(j + 1) * samples] for j in range(len(chunk))]
+
+    def _prefill(self, ids: torch.Tensor, mask: torch.Tensor, repeats: int) -> Any:
+        """The KV cache of ``ids`` computed once per prompt, each row then repeated ``repeats`` times.
+
+        ``ids`` are the prompts without their last token, so ``model.generate`` continues from the
+        cache exactly as from its own prefill: the same position ids (transformers 5.x,
+        ``GenerationMixin._prepare_position_ids_for_generation``: ``cumsum(mask) − 1``, 0 on the left
+        padding; BLOOM takes none and derives ALiBi from the mask), the mask dropped when it is all
+        ones, as ``generate`` does. No random numbers are drawn, so sampling stays as it was.
+        """
+        from transformers import DynamicCache
+
+        model = self.model.get_base_model()
+        extra = {}
+        if "position_ids" in inspect.signature(model.forward).parameters:
+            extra["position_ids"] = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 0)
+        cache = DynamicCache(config=model.config.get_text_config(decoder=True))
+        model(input_ids=ids, attention_mask=None if bool(mask.all()) else mask, cache=cache, use_cache=True,
+              logits_to_keep=1, **extra)
+        cache.batch_repeat_interleave(repeats)
+        return cache
+
     def _decode(self, ids: torch.Tensor, mask: torch.Tensor, kinds: Sequence[str], max_new_tokens: int,
-                temperature: float, chunk: int) -> list[list[int]]:
+                temperature: float, chunk: int, cache: Any = None) -> list[list[int]]:
         """New token ids per sequence, decoded ``chunk`` tokens at a time; after each chunk the
         sequences that are done (EOS, or a line that :func:`clean_completion` cuts at) leave the
-        batch, their rows of the KV cache too, so finished completions stop costing compute."""
+        batch, their rows of the KV cache too, so finished completions stop costing compute.
+        ``cache``, if given, holds all of ``ids`` but the last token (:meth:`_prefill`)."""
         tok, eos = self.tokenizer, self.tokenizer.eos_token_id
         kwargs = {"do_sample": True, "temperature": temperature, "top_k": 0} if temperature > 0 else {"do_sample": False}
         new: list[list[int]] = [[] for _ in range(len(ids))]
-        active, cache, left = list(range(len(ids))), None, max_new_tokens
+        active, left = list(range(len(ids))), max_new_tokens
         while active and left > 0:
             gen = self.model.generate(input_ids=ids, attention_mask=mask, cache=cache, max_new_tokens=min(chunk, left),
                                       pad_token_id=tok.pad_token_id, eos_token_id=eos, return_dict_in_generate=True, **kwargs)

@@ -7,9 +7,10 @@ duplicate client (C4, C5) loads its own copy and gets its own adapter, seeded by
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from knexa_core.errors import ConfigError
 from knexa_core.fl.backbones import PAPER_BACKBONES, TinySize, family_of, lora_config
@@ -78,3 +79,32 @@ def client_model(backbone: str, choice: BackboneChoice, seed: int, device: str =
     rank = PAPER_BACKBONES[backbone][1] if choice.kind == "paper" else choice.tiny_rank
     final_norm = choice.train_final_norm and choice.kind == "tiny"
     return load_lora_model(base_location(backbone, choice, cache), family, rank, seed, final_norm, device)
+
+
+@contextmanager
+def merged_lora(model: Any, enabled: bool = True) -> Iterator[None]:
+    """Run the body with every LoRA delta merged into its base weight, then restore the base bit for bit.
+
+    A merged layer costs one matmul instead of three (generation is inference only: no grad, eval
+    mode, so dropout is off). peft transposes the delta of GPT-2's ``Conv1D`` (``fan_in_fan_out``);
+    trainable non-LoRA modules (``modules_to_save``, the tiny bases' final norm) are not merged and
+    still apply. ``unmerge_adapter`` alone subtracts the delta again and leaves rounding drift in the
+    frozen weights, which checkpoints (adapter only) do not hold: a resumed run would differ, so the
+    base weights are copied before and copied back after. ``enabled=False`` (GPU: the copy of a
+    paper-size model costs memory) runs the body unmerged.
+    """
+    import torch
+    from peft.tuners.lora import LoraLayer
+
+    layers = [m for m in model.modules() if isinstance(m, LoraLayer)] if enabled else []
+    saved = [m.get_base_layer().weight.detach().clone() for m in layers]
+    if layers:
+        model.merge_adapter()
+    try:
+        yield
+    finally:
+        if layers:
+            model.unmerge_adapter()
+            with torch.no_grad():
+                for m, w in zip(layers, saved):
+                    m.get_base_layer().weight.copy_(w)

@@ -1,0 +1,82 @@
+"""Agent.generate's two savings (shared prefill of the samples, merged LoRA on CPU) change nothing
+but speed: the same tokens on all four families, the base weights bit for bit, an adapter that trains."""
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+import torch
+
+from knexa_core.data import synthetic_problems
+from knexa_core.fl import agent as agent_module
+from knexa_core.fl.agent import Agent, TrainConfig
+from knexa_core.fl.backbones import LORA_TARGETS, PAPER_BACKBONES
+from knexa_core.fl.config import FederationConfig
+from knexa_core.fl.models import client_model
+
+FAMILIES = sorted(LORA_TARGETS)
+# prompts of many lengths, so that rows are left-padded (position ids and masks matter)
+PROBLEMS = synthetic_problems(1, 0)
+
+
+@pytest.fixture(scope="module")
+def agents() -> dict[str, Agent]:
+    """A trained agent per family on the smoke profile's tiny bases (cached, as the other smoke tests
+    use them); trained so that LoRA B is non-zero and merging changes the weights."""
+    choice, out = FederationConfig.for_profile("smoke").backbone_choice(), {}
+    for backbone, family in ((b, f) for b, (f, _) in PAPER_BACKBONES.items()):
+        model, tok = client_model(backbone, choice, seed=0)
+        agent = Agent("t", family, model, tok, PROBLEMS[:6], PROBLEMS[:2], TrainConfig(lr=1e-2, micro_batch=2), 0)
+        for _ in range(4):
+            agent.train_round()
+        out[family] = agent
+    return out
+
+
+def plain(monkeypatch, prefill: bool = False, merge: bool = False) -> None:
+    """Switch the savings off: each sample prefilled on its own, LoRA applied unmerged."""
+    if not prefill:
+        monkeypatch.setattr(Agent, "_prefill", lambda self, ids, mask, repeats: None)
+    if not merge:
+        monkeypatch.setattr(agent_module, "merged_lora", lambda model, enabled=True: contextlib.nullcontext())
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_greedy_text_is_that_of_the_plain_path(agents, family, monkeypatch) -> None:
+    agent = agents[family]
+    fast = agent.generate(PROBLEMS, 24, batch_size=8)
+    plain(monkeypatch)
+    assert agent.generate(PROBLEMS, 24, batch_size=8) == fast
+    assert len({c[0] for c in fast}) > 3  # the model writes varied text, so a wrong merge would show
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_samples_sharing_one_prefill_draw_the_same_tokens(agents, family, monkeypatch) -> None:
+    """Same seed, same draws: the shared prefill reproduces generate's own (position ids from the
+    left-padded mask, BLOOM's ALiBi from the mask) and consumes no random numbers."""
+    agent = agents[family]
+    plain(monkeypatch, merge=True)
+    unshared = agent.generate(PROBLEMS, 24, 0.8, 4, seed=3, batch_size=8)
+    monkeypatch.undo()
+    shared = agent.generate(PROBLEMS, 24, 0.8, 4, seed=3, batch_size=8)
+    assert shared == unshared
+    assert sum(len(set(s)) for s in shared) > len(shared)  # samples of a prompt differ: sampling is on
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_generate_restores_the_base_weights_bit_for_bit(agents, family) -> None:
+    agent = agents[family]
+    before = {k: v.clone() for k, v in agent.model.state_dict().items()}
+    agent.generate(PROBLEMS[:4], 8, 0.8, 2)
+    after = agent.model.state_dict()
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_the_adapter_still_trains_after_generation(agents) -> None:
+    agent = agents["cerebras-gpt"]  # GPT-2's Conv1D: the fan_in_fan_out case of merging
+    agent.generate(PROBLEMS[:4], 8)
+    lora = {n: p.detach().clone() for n, p in agent.model.named_parameters() if "lora_B" in n}
+    loss = agent.loss(PROBLEMS[:6])
+    agent.train_round()
+    assert agent.loss(PROBLEMS[:6]) != loss
+    assert all(not torch.equal(p, lora[n]) for n, p in agent.model.named_parameters() if n in lora)
