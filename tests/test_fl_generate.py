@@ -12,7 +12,7 @@ from knexa_core.fl import agent as agent_module
 from knexa_core.fl.agent import Agent, TrainConfig
 from knexa_core.fl.backbones import LORA_TARGETS, PAPER_BACKBONES
 from knexa_core.fl.config import FederationConfig
-from knexa_core.fl.models import client_model
+from knexa_core.fl.models import client_model, merged_lora
 
 FAMILIES = sorted(LORA_TARGETS)
 # prompts of many lengths, so that rows are left-padded (position ids and masks matter)
@@ -44,21 +44,40 @@ def plain(monkeypatch, prefill: bool = False, merge: bool = False) -> None:
 @pytest.mark.parametrize("family", FAMILIES)
 def test_greedy_text_is_that_of_the_plain_path(agents, family, monkeypatch) -> None:
     agent = agents[family]
-    fast = agent.generate(PROBLEMS, 24, batch_size=8)
+    fast = agent.generate(PROBLEMS[:24], 24, batch_size=8)
     plain(monkeypatch)
-    assert agent.generate(PROBLEMS, 24, batch_size=8) == fast
-    assert len({c[0] for c in fast}) > 3  # the model writes varied text, so a wrong merge would show
+    assert agent.generate(PROBLEMS[:24], 24, batch_size=8) == fast
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_merged_weights_compute_the_adapted_model(agents, family) -> None:
+    """Inside ``merged_lora`` the model gives the adapter's logits (not the base's), so the greedy
+    comparison above compares two computations of the same model."""
+    agent = agents[family]
+    enc = agent.tokenizer([p.prompt for p in PROBLEMS[:6]], return_tensors="pt", padding=True, add_special_tokens=False)
+    agent.model.eval()
+    with torch.no_grad():
+        adapted = agent.model(**enc).logits
+        with agent.model.disable_adapter():
+            base = agent.model(**enc).logits
+        with merged_lora(agent.model):
+            merged = agent.model(**enc).logits
+    keep = enc["attention_mask"].bool()
+    assert (adapted - base)[keep].abs().max() > 1e-2  # the trained adapter changes the model
+    assert torch.allclose(merged[keep], adapted[keep], atol=1e-4)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_samples_sharing_one_prefill_draw_the_same_tokens(agents, family, monkeypatch) -> None:
     """Same seed, same draws: the shared prefill reproduces generate's own (position ids from the
-    left-padded mask, BLOOM's ALiBi from the mask) and consumes no random numbers."""
+    left-padded mask, BLOOM's ALiBi from the mask) and consumes no random numbers. Position ids
+    from ``arange`` fail here on cerebras-gpt (GPT-2's learned positions); the rotary families are
+    invariant to that shift, so they pass either way (checked by hand)."""
     agent = agents[family]
     plain(monkeypatch, merge=True)
-    unshared = agent.generate(PROBLEMS, 24, 0.8, 4, seed=3, batch_size=8)
+    unshared = agent.generate(PROBLEMS[:12], 16, 0.8, 4, seed=3, batch_size=6)
     monkeypatch.undo()
-    shared = agent.generate(PROBLEMS, 24, 0.8, 4, seed=3, batch_size=8)
+    shared = agent.generate(PROBLEMS[:12], 16, 0.8, 4, seed=3, batch_size=6)
     assert shared == unshared
     assert sum(len(set(s)) for s in shared) > len(shared)  # samples of a prompt differ: sampling is on
 
