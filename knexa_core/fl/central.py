@@ -68,6 +68,14 @@ class CentralServer:
         notes = {"ensemble_pass1": pass_rate(prompts, texts), "ensemble_support": float(np.mean(support)) if support else 0.0}
         return texts, sum((p.report for p in preds.values()), GuardrailReport()), notes
 
+    def package(self, fed: Federation, prompts: Sequence[Problem], preds: dict[int, Prediction], t: int,
+                temperature: float) -> tuple[Package, dict[str, float]]:
+        """The round's broadcast package (teacher -1: the server) and the server's notes for the rows."""
+        texts, report, notes = self.teacher_texts(fed, prompts, preds, t, temperature)
+        items = [(p.prompt, x) for p, x in zip(prompts, texts) if x is not None]
+        kbytes = sum(len(x.encode()) for _, x in items) / 1024.0
+        return Package(-1, items, report, kbytes, pass_rate(prompts, texts)), notes
+
     def state(self) -> Any:
         """What a checkpoint keeps of the server (Central-KD's keeps nothing between rounds)."""
         return None
@@ -84,9 +92,7 @@ class CentralServer:
         prompts = transfer_draw(fed, t)
         preds = successes(fed, rec, ex.run("predict", {i: (t, temp) for i in range(n) if i not in rec.failed}))
         every_client_failed(rec, n)
-        texts, report, notes = self.teacher_texts(fed, prompts, preds, t, temp)
-        items = [(p.prompt, x) for p, x in zip(prompts, texts) if x is not None]
-        package = Package(-1, items, report, sum(len(x.encode()) for _, x in items) / 1024.0, pass_rate(prompts, texts))
+        package, notes = self.package(fed, prompts, preds, t, temp)
         rec.seconds["packages"] = time.perf_counter() - clock
         pre = successes(fed, rec, ex.run("val_loss", {i: () for i in preds}))
         rec.packages = dict.fromkeys(pre, package)
@@ -98,14 +104,23 @@ class CentralServer:
         for i, m in measured.items():
             r = eq3_reward(pre[i], m["val_loss"], int(package.kbytes * 1024), fed.config.gamma, fed.config.delta)
             rec.rewards[i] = (pre[i], m["val_loss"], r, normalizer(r))
-        # per client: its own predictions' Pass@1 and SIER, then the server's (same for all)
-        shared_notes = {k: round(v, 6) for k, v in notes.items()}
-        for i in range(n):
-            extra = {"sent_pass1": round(preds[i].pass1, 6), "sent_sier": round(preds[i].report.sier, 6)} if i in preds else {}
-            row = base_row(fed, t, i) | {"role": "student", "partner": SERVER}
-            rec.rows.append(client_row(fed, rec, i, row, losses, measured, alpha, temp, extra | shared_notes))
+        rec.rows = _rows(fed, rec, preds, losses, measured, alpha, temp, notes)
         rec.seconds["total"] = time.perf_counter() - clock
         return rec
+
+
+def _rows(fed: Federation, rec: RoundRecord, preds: dict[int, Prediction], losses: dict[int, float],
+          measured: dict[int, Any], alpha: float, temp: float, notes: dict[str, float]) -> list[dict[str, Any]]:
+    """The round's rows (all clients are students of the server): the columns of
+    :mod:`knexa_core.fl.rounds`, then the client's own predictions' Pass@1 and SIER, then the
+    server's notes (the same for all)."""
+    shared = {k: round(v, 6) for k, v in notes.items()}
+    rows = []
+    for i in range(len(fed.agents)):
+        sent = {"sent_pass1": round(preds[i].pass1, 6), "sent_sier": round(preds[i].report.sier, 6)} if i in preds else {}
+        row = base_row(fed, rec.round, i) | {"role": "student", "partner": SERVER}
+        rows.append(client_row(fed, rec, i, row, losses, measured, alpha, temp, sent | shared))
+    return rows
 
 
 class FedIDServer(CentralServer):
