@@ -80,8 +80,8 @@ def run_round(fed: Federation, matcher: Matcher | None, normalizer: RewardNormal
     losses = successes(fed, rec, ex.run("train", jobs))
     rec.seconds["training"] = time.perf_counter() - clock - rec.seconds["packages"]
     students = {s for _, s in rec.pairs}
-    measured = successes(fed, rec, ex.run("measure", {i: (t, evaluate_test, evaluate_test and i in students) for i in losses
-                                                  if i not in rec.failed}))
+    measured = successes(fed, rec, ex.run("measure", {i: (t, evaluate_test, evaluate_test and i in students)
+                                                      for i in losses if i not in rec.failed}))
     every_client_failed(rec, n)
     _rewards(fed, matcher, normalizer, rec, pre, measured)
     _measure(fed, rec, losses, measured, alpha, temp)
