@@ -82,3 +82,38 @@ def test_all_six_methods_from_the_cli_and_reproduce_exits_0(tmp_path: Path, caps
     assert main(["reproduce", "--artifacts", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     assert "Central-KD" in printed and "FedID-CentralKD" in printed
+
+
+def test_a_client_that_raises_is_left_out_of_its_round_and_the_run_goes_on(monkeypatch, capsys, tmp_path: Path) -> None:
+    from knexa_core.fl import worker
+
+    real_predict, real_train = worker.ClientWorker.predict, worker.ClientWorker.train
+
+    def predict(self, t, temperature):  # C2's upload fails in round 2
+        if self.index == 2 and t == 2:
+            raise RuntimeError("CUDA out of memory\nsecond line")
+        return real_predict(self, t, temperature)
+
+    def train(self, package, alpha, t):  # C4 gets the package in round 1 but its training fails
+        if self.index == 4 and t == 1:
+            raise ValueError("nan loss")
+        return real_train(self, package, alpha, t)
+
+    monkeypatch.setattr(worker.ClientWorker, "predict", predict)
+    monkeypatch.setattr(worker.ClientWorker, "train", train)
+    result = run_federation(FederationConfig.for_profile("smoke", method="central_kd", seed=3), tmp_path)
+    rows = pd.DataFrame(result.rows).query("round > 0").set_index(["round", "client"])
+    assert rows.failed.to_dict() == {(t, f"C{i}"): int((t, i) in {(1, 4), (2, 2)}) for t in (1, 2) for i in range(6)}
+    for key in ((1, "C4"), (2, "C2")):  # not measured, no reward
+        assert rows.loc[key, ["val_loss", "pass@1", "reward", "sent_pass1"]].isna().all()
+    one, two = result.records
+    assert one.failed == {4: "ValueError: nan loss"} and two.failed == {2: "RuntimeError: CUDA out of memory"}
+    assert sorted(one.rewards) == [0, 1, 2, 3, 5] and sorted(two.rewards) == [0, 1, 3, 4, 5]
+    # round 2's consensus is the five other clients' vote: their guardrail reports, one item per prompt each
+    prompts = len(transfer_draw(result.federation, 2))
+    assert two.packages[0].report.total == 5 * prompts and 2 not in two.packages
+    assert one.packages[0].report.total == 6 * prompts  # C4 voted in round 1 before its training failed
+    err = capsys.readouterr().err
+    assert err.count("warning: client C4 failed in round 1 (ValueError: nan loss)") == 1
+    assert err.count("warning: client C2 failed in round 2 (RuntimeError: CUDA out of memory)") == 1
+    assert len(result.final) == 6 and result.files["main"].is_file()

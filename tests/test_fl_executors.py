@@ -1,5 +1,6 @@
 """Executors and crash safety on the smoke profile: kill-and-resume gives the bytes of an
-uninterrupted run, a failing client does not stop the run, Ray gives the bytes of local."""
+uninterrupted run, a failing client does not stop the run, Ray gives the bytes of local; for a
+peer-to-peer method and for the centralized baselines (whose server lives in the driver)."""
 from __future__ import annotations
 
 import os
@@ -21,8 +22,8 @@ from knexa_core.fl.driver import run_federation
 SEED = 3
 
 
-def smoke(**overrides) -> FederationConfig:
-    return FederationConfig.for_profile("smoke", method="knexa_fl", seed=SEED, **overrides)
+def smoke(method: str = "knexa_fl", **overrides) -> FederationConfig:
+    return FederationConfig.for_profile("smoke", method=method, seed=SEED, **overrides)
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -30,12 +31,25 @@ def _files(root: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory) -> Path:
-    """An uninterrupted local run (2 rounds); its checkpoints are gone once its artifacts are written."""
-    out = tmp_path_factory.mktemp("reference")
-    run_federation(smoke(), out)
-    assert not (out / "checkpoints").exists()
-    return out
+def references(tmp_path_factory):
+    """Per method, an uninterrupted local run (2 rounds), made on first use; its checkpoints are
+    gone once its artifacts are written."""
+    made: dict[str, Path] = {}
+
+    def reference_of(method: str) -> Path:
+        if method not in made:
+            out = tmp_path_factory.mktemp(f"reference_{method}")
+            run_federation(smoke(method), out)
+            assert not (out / "checkpoints").exists()
+            made[method] = out
+        return made[method]
+
+    return reference_of
+
+
+@pytest.fixture(scope="module")
+def reference(references) -> Path:
+    return references("knexa_fl")
 
 
 CHILD = textwrap.dedent("""
@@ -49,14 +63,15 @@ CHILD = textwrap.dedent("""
             Path(sys.argv[2]).write_text("round 1 done")
             time.sleep(3600)  # the parent kills us here
 
-    run_federation(FederationConfig.for_profile("smoke", method="knexa_fl", seed=int(sys.argv[3])), sys.argv[1],
+    run_federation(FederationConfig.for_profile("smoke", method=sys.argv[4], seed=int(sys.argv[3])), sys.argv[1],
                    on_round=stop_after)
 """)
 
 
-def test_sigkill_after_round_1_then_resume_gives_the_uninterrupted_bytes(reference: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("method", ["knexa_fl", "fedid_central_kd"])
+def test_sigkill_after_round_1_then_resume_gives_the_uninterrupted_bytes(method, references, tmp_path: Path) -> None:
     out, marker = tmp_path / "out", tmp_path / "marker"
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(out), str(marker), str(SEED)],
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(out), str(marker), str(SEED), method],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 300
     while not marker.exists() and child.poll() is None and time.monotonic() < deadline:
@@ -64,14 +79,16 @@ def test_sigkill_after_round_1_then_resume_gives_the_uninterrupted_bytes(referen
     assert marker.exists(), child.stderr.read().decode()[-2000:] if child.poll() is not None else "no round 1"
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
-    root = ckpt.run_dir(out, SEED, "knexa_fl")
+    root = ckpt.run_dir(out, SEED, method)
     assert ckpt.rounds_saved(root) == [1]
     saved = sorted(p.name for p in (root / "round1").iterdir())
     assert saved == [".knexa-set", "checkpoint.json", *[f"client{i}.pt" for i in range(6)], "driver.pkl"]
-    assert not (out / "knexa_fl").exists()  # nothing of the run's artifacts before its end
-    result = run_federation(smoke(), out, resume=True)
+    assert not (out / "knexa_fl").exists() and not (out / "baselines").exists()  # no artifacts before the end
+    server = ckpt.load(root, 1)[0]["server"]  # FedID's central adapter is in the driver's checkpoint
+    assert (server is None) == (method == "knexa_fl") and (server is None or any("lora" in k for k in server))
+    result = run_federation(smoke(method), out, resume=True)
     assert [r.round for r in result.records] == [1, 2]
-    assert _files(out) == _files(reference)
+    assert _files(out) == _files(references(method))
 
 
 def test_only_complete_checkpoints_count_and_resume_checks_parameters(tmp_path: Path) -> None:
@@ -198,3 +215,13 @@ def test_a_dead_actor_is_excluded_then_restarted_from_the_checkpoint(ray_cluster
     assert "warning: client C2 failed in round 2" in err
     assert "warning: client C2's worker was restarted from the round-1 checkpoint" in err
     assert len(result.final) == 6
+
+
+@pytest.mark.timeout(1200)
+@pytest.mark.parametrize("method", ["central_kd", "fedid_central_kd"])
+def test_ray_executor_runs_the_centralized_baselines_with_the_bytes_of_local(method, ray_cluster, references,
+                                                                            tmp_path: Path) -> None:
+    result = run_federation(smoke(method), tmp_path, executor="ray")
+    result.federation.executor.close()
+    assert all(len(rec.packages) == 6 and not rec.failed for rec in result.records)
+    assert _files(tmp_path) == _files(references(method))

@@ -10,7 +10,8 @@ leaves only complete checkpoints:
 - ``driver.pkl``: every :class:`~knexa_core.fl.akd.ProfileState`, the matcher as a whole (LinUCB
   ``A``, ``A⁻¹``, ``b`` and its reward normalizer; a random matcher's generator), the driver's
   :class:`~knexa_core.cpm.RewardNormalizer`, the per-round rows and records so far, the round-0
-  scores and the driver's RNG states;
+  scores, the driver's RNG states and a centralized baseline's server state (FedID-CentralKD's
+  central adapter; :meth:`knexa_core.fl.central.CentralServer.state`);
 - ``checkpoint.json``: the round and the resolved parameters (a resume with other parameters is
   refused).
 The two newest checkpoints are kept; a run that wrote its artifacts deletes its checkpoints.

@@ -1,7 +1,10 @@
 """The one driver of every method: build the federation, run the rounds, evaluate, write artifacts.
 
 ``run_federation(config, out_dir)`` is what ``knexa train`` and chapter ``02_federated_training``
-call. Round 0 measures the untrained clients; rounds 1..R run :func:`knexa_core.fl.rounds.run_round`;
+call. Round 0 measures the untrained clients; rounds 1..R run :func:`knexa_core.fl.rounds.run_round`
+(the peer-to-peer methods) or the server round of :mod:`knexa_core.fl.central` (the centralized
+baselines, whose server lives here in the driver), both on the federation's executor, with a
+checkpoint after every round;
 the end evaluates every client on the global test set with ``final_samples`` sampled completions
 per problem (Pass@1/5/10, CodeBLEU) and writes the run in the paper's artifact layout
 (:mod:`knexa_core.artifacts.writers`), tagged ``seed<seed>`` so that several runs share a folder:
@@ -28,7 +31,7 @@ from knexa_core.cpm.reward import RewardNormalizer
 from knexa_core.data.make_splits import write_split_artifacts
 from knexa_core.errors import ConfigError, KnexaError
 from knexa_core.fl import checkpoint as ckpt
-from knexa_core.fl.central import SERVERS, make_server
+from knexa_core.fl.central import make_server
 from knexa_core.fl.config import FederationConfig
 from knexa_core.fl.executor import Failure
 from knexa_core.fl.evaluate import Score, score
@@ -100,15 +103,12 @@ def run_federation(config: FederationConfig, out_dir: str | Path | None = None, 
         check_writable(Path(out_dir) / ".knexa-train.lock")
     if resume and root is None:
         raise ConfigError("resume needs the output folder that holds the checkpoints (--out)")
-    if config.method in SERVERS and (executor != "local" or resume):
-        raise ConfigError(f"{config.method} runs with --executor local and without --resume for now (its server "
-                          "lives in the driver and is not checkpointed); run it again from the start")
     start = ckpt.latest(root, config.to_dict()) if resume else 0
     clock = time.perf_counter()
     fed = build_federation(config, roster, cache, executor, address)
     built = time.perf_counter() - clock
-    run = _resumed(fed, root, start) if start else _fresh(fed, root)
-    server = make_server(fed, cache)  # the centralized baselines' server; None for the P2P methods
+    run, server_state = _resumed(fed, root, start) if start else (_fresh(fed, root), None)
+    server = make_server(fed, cache, server_state)  # the centralized baselines' server; None for the P2P methods
     bar = progress(range(start + 1, config.rounds + 1), desc=f"{config.method} seed {config.seed}", unit="round",
                    initial=start, total=config.rounds)
     for t in bar:
@@ -119,8 +119,8 @@ def run_federation(config: FederationConfig, out_dir: str | Path | None = None, 
         run.records.append(rec)
         run.rows.extend(rec.rows)
         bar.set_postfix(pairs=" ".join(f"{fed.agents[a].id}>{fed.agents[b].id}" for a, b in rec.pairs) or "-")
-        if root is not None and server is None:  # the centralized servers are not checkpointed (no resume)
-            _checkpoint(fed, root, run, t)
+        if root is not None:
+            _checkpoint(fed, root, run, t, server)
         if on_round:
             on_round(rec)
     return _finish(fed, run, out_dir, root, {"build": built, "start": clock})
@@ -146,18 +146,20 @@ def _fresh(fed: Federation, root: Path | None) -> _Run:
     return _Run(matcher, RewardNormalizer(), rows, initial)
 
 
-def _resumed(fed: Federation, root: Path, t: int) -> _Run:
+def _resumed(fed: Federation, root: Path, t: int) -> tuple[_Run, Any]:
+    """The driver's state from the checkpoint of round ``t`` and the server's (None: no server)."""
     driver, clients = ckpt.load(root, t)
     _all_or_error(fed.executor.run("load_state", {i: (s,) for i, s in clients.items()}), fed, "to load its checkpoint")
     fed.states[:] = driver["states"]
-    return driver["run"]
+    return driver["run"], driver.get("server")
 
 
-def _checkpoint(fed: Federation, root: Path, run: _Run, t: int) -> None:
+def _checkpoint(fed: Federation, root: Path, run: _Run, t: int, server: Any) -> None:
     _revive(fed, root)
     states = _all_or_error(fed.executor.run("state", {i: () for i in range(len(fed.agents))}), fed,
                            f"while its round-{t} checkpoint was taken")
-    ckpt.save(root, t, fed.config.to_dict(), {"run": run, "states": fed.states}, states)
+    server_state = server.state() if server is not None else None
+    ckpt.save(root, t, fed.config.to_dict(), {"run": run, "states": fed.states, "server": server_state}, states)
 
 
 def _revive(fed: Federation, root: Path | None) -> None:

@@ -9,8 +9,11 @@
 Both offer the same calls: :meth:`Executor.run` runs a worker operation on several clients and
 returns, per client, its value or a :class:`Failure` (the exception, or a dead actor, as one
 line); :meth:`Executor.packages` makes packages and returns handles plus summaries;
-``agents`` are the clients' agents (under Ray, thin proxies with the same methods), for code that
-drives agents directly (the centralized baselines, the chapter's probes).
+:meth:`Executor.share` turns a value that every client receives (the centralized baselines'
+broadcast package) into an argument sent once (under Ray, one object in the store);
+``agents`` are the clients' agents (under Ray, thin proxies with the same methods), for the
+chapter's probes after a run. Every method's rounds, the centralized baselines' included, go
+through :meth:`Executor.run` and :meth:`Executor.packages` only.
 README, "On a Ray cluster"; chapter ``02_federated_training``.
 """
 from __future__ import annotations
@@ -52,6 +55,10 @@ class Executor:
         """``make_package(*args)`` on each teacher: (handles, summaries or :class:`Failure`)."""
         raise NotImplementedError
 
+    def share(self, value: Any) -> Any:
+        """``value`` as an argument of :meth:`run` for many clients (here: itself)."""
+        return value
+
     def revive(self, states: dict[int, Any]) -> list[int]:
         """Replace dead workers, loading ``states[i]`` when given; returns the clients revived."""
         return []
@@ -68,7 +75,6 @@ class LocalExecutor(Executor):
     def __init__(self, workers: Sequence[Any]) -> None:
         self.workers = list(workers)
         self.agents = [w.agent for w in self.workers]
-        self.guardrails = [w.guardrail for w in self.workers]
 
     def run(self, op: str, jobs: dict[int, tuple]) -> dict[int, Any]:
         out = {}

@@ -47,11 +47,6 @@ class Federation:
     executor: Any
 
     @property
-    def guardrails(self) -> list[Any]:
-        """The clients' guardrails (in this process: local executor only; under Ray they live on the actors)."""
-        return self.executor.guardrails
-
-    @property
     def test_set(self):
         """The global test problems evaluated (the first ``eval_problems`` of them, or all)."""
         return self.split.global_test[: self.config.eval_problems or None]

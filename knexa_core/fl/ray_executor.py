@@ -6,7 +6,8 @@ for one GPU when the cluster has GPUs, otherwise an equal share of the cluster's
 actors fit on a 2-CPU machine). A teacher's ``make_package`` returns two objects: the package,
 which stays in Ray's object store and reaches the student's actor as an argument (by reference:
 the driver never fetches it), and its summary (counts, SIER, size, Pass@1), which the driver
-reads. Every operation is seeded by (run seed, round, client, purpose), so the results are those
+reads; the centralized baselines' broadcast package is put in the object store once
+(:meth:`RayExecutor.share`) and every actor gets its reference. Every operation is seeded by (run seed, round, client, purpose), so the results are those
 of ``--executor local`` byte for byte.
 
 An operation that raises comes back as a :class:`~knexa_core.fl.executor.Failure`; an actor
@@ -152,6 +153,10 @@ class RayExecutor(Executor):
         summaries = self._collect({i: r[1] for i, r in refs.items()})
         handles = {i: r[0] for i, r in refs.items() if not isinstance(summaries[i], Failure)}
         return handles, summaries
+
+    def share(self, value: Any) -> Any:
+        """One copy of ``value`` in Ray's object store; each actor that gets the reference reads it there."""
+        return self.ray.put(value)
 
     def revive(self, states: dict[int, Any]) -> list[int]:
         revived = []

@@ -22,8 +22,7 @@ from knexa_core.cpm.reward import RewardNormalizer
 from knexa_core.errors import KnexaError
 from knexa_core.fl.akd import eq3_reward, linear
 from knexa_core.fl.executor import Failure
-from knexa_core.fl.evaluate import score
-from knexa_core.fl.federation import Federation, derived_seed
+from knexa_core.fl.federation import Federation
 from knexa_core.fl.worker import GEN_FINAL, GEN_PACKAGE, GEN_TEST, GEN_TRANSFER, GEN_VAL, Package  # noqa: F401 (re-exported)
 
 
@@ -76,19 +75,24 @@ def run_round(fed: Federation, matcher: Matcher | None, normalizer: RewardNormal
     rec.handles = {s: rec.handles[te] for te, s in rec.pairs if te in rec.handles}
     rec.packages = {s: summaries[te] for te, s in rec.pairs if not _failed(fed, rec, {te: summaries[te]})}
     rec.seconds["packages"] = time.perf_counter() - clock
-    pre = _kept(fed, rec, ex.run("val_loss", {s: () for s in rec.packages}))
+    pre = successes(fed, rec, ex.run("val_loss", {s: () for s in rec.packages}))
     jobs = {i: (rec.handles.get(i), alpha, t) for i in range(n) if i not in rec.failed}
-    losses = _kept(fed, rec, ex.run("train", jobs))
+    losses = successes(fed, rec, ex.run("train", jobs))
     rec.seconds["training"] = time.perf_counter() - clock - rec.seconds["packages"]
     students = {s for _, s in rec.pairs}
-    measured = _kept(fed, rec, ex.run("measure", {i: (t, evaluate_test, evaluate_test and i in students) for i in losses
-                                                  if i not in rec.failed}))
-    if len(rec.failed) == n:
-        raise KnexaError(f"every client failed in round {t} (first: {rec.failed[0]}); see the lines above")
+    measured = successes(fed, rec, ex.run("measure", {i: (t, evaluate_test, evaluate_test and i in students)
+                                                      for i in losses if i not in rec.failed}))
+    every_client_failed(rec, n)
     _rewards(fed, matcher, normalizer, rec, pre, measured)
     _measure(fed, rec, losses, measured, alpha, temp)
     rec.seconds["total"] = time.perf_counter() - clock
     return rec
+
+
+def every_client_failed(rec: RoundRecord, n: int) -> None:
+    """A one-line error when all ``n`` clients have failed in round ``rec.round``."""
+    if len(rec.failed) == n:
+        raise KnexaError(f"every client failed in round {rec.round} (first: {rec.failed[0]}); see the lines above")
 
 
 def _failed(fed: Federation, rec: RoundRecord, results: dict[int, Any]) -> bool:
@@ -97,11 +101,11 @@ def _failed(fed: Federation, rec: RoundRecord, results: dict[int, Any]) -> bool:
     for i, f in bad.items():
         rec.failed[i] = f.error
         sys.stderr.write(f"warning: client {fed.agents[i].id} failed in round {rec.round} ({f.error}); "
-                         "excluded from this round's pairing, no reward reported\n")
+                         "excluded from the rest of this round, no reward reported\n")
     return bool(bad)
 
 
-def _kept(fed: Federation, rec: RoundRecord, results: dict[int, Any]) -> dict[int, Any]:
+def successes(fed: Federation, rec: RoundRecord, results: dict[int, Any]) -> dict[int, Any]:
     """The successful results; failures are recorded and their pairs dissolved."""
     _failed(fed, rec, results)
     for pair in [p for p in rec.pairs if set(p) & set(rec.failed)]:
@@ -125,24 +129,27 @@ def _rewards(fed, matcher, normalizer, rec: RoundRecord, pre: dict[int, float], 
 
 
 def _measure(fed, rec: RoundRecord, losses, measured, alpha: float, temp: float) -> None:
-    t = rec.round
     teacher_of = {s: te for te, s in rec.pairs + rec.dissolved}
     partner = teacher_of | {te: s for te, s in rec.pairs + rec.dissolved}
-    for i, (agent, state) in enumerate(zip(fed.agents, fed.states)):
-        row = base_row(fed, t, i)
+    for i in range(len(fed.agents)):
+        row = base_row(fed, rec.round, i)
         row |= {"role": "student" if i in teacher_of else "teacher" if i in partner else "local",
                 "partner": fed.agents[partner[i]].id if i in partner else ""}
-        if i in rec.failed:
-            rec.rows.append(row | {"failed": 1})
-            continue
-        m = measured[i]
-        state.record(m["val"].pass_at_k["pass@1"], m["val"].codebleu, m["val_loss"], losses[i])
-        row |= {"alpha_kd": round(alpha, 4), "temperature": round(temp, 4), "local_loss": round(losses[i], 6),
-                "val_loss": round(m["val_loss"], 6), "val_pass1": round(m["val"].pass_at_k["pass@1"], 6),
-                "val_codebleu": round(m["val"].codebleu, 6)}
-        row |= measured_test_columns(rec, i, m)
-        row |= package_columns(rec, i)
-        rec.rows.append(row | {"failed": 0})
+        rec.rows.append(client_row(fed, rec, i, row, losses, measured, alpha, temp))
+
+
+def client_row(fed: Federation, rec: RoundRecord, i: int, row: dict[str, Any], losses: dict[int, float],
+               measured: dict[int, Any], alpha: float, temp: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``row`` completed with client ``i``'s round: ``failed=1`` only if it failed, else its
+    measurements (recorded in its profile state too), package and reward columns, ``extra``, ``failed=0``."""
+    if i in rec.failed:
+        return row | {"failed": 1}
+    m = measured[i]
+    fed.states[i].record(m["val"].pass_at_k["pass@1"], m["val"].codebleu, m["val_loss"], losses[i])
+    row |= {"alpha_kd": round(alpha, 4), "temperature": round(temp, 4), "local_loss": round(losses[i], 6),
+            "val_loss": round(m["val_loss"], 6), "val_pass1": round(m["val"].pass_at_k["pass@1"], 6),
+            "val_codebleu": round(m["val"].codebleu, 6)}
+    return row | measured_test_columns(rec, i, m) | package_columns(rec, i) | (extra or {}) | {"failed": 0}
 
 
 def base_row(fed: Federation, t: int, i: int) -> dict[str, Any]:
@@ -157,19 +164,6 @@ def measured_test_columns(rec: RoundRecord, i: int, measured: dict[str, Any]) ->
     rec.test_scores[i] = measured["test"]
     transfer = "" if measured["transfer"] is None else round(measured["transfer"], 6)
     return {"pass@1": round(measured["test"].pass_at_k["pass@1"], 6), "transfer_pass1": transfer}
-
-
-def test_columns(fed: Federation, rec: RoundRecord, i: int, evaluate_test: bool, student: bool) -> dict[str, Any]:
-    """The same columns measured here through ``fed.agents[i]`` (for rounds that drive agents directly)."""
-    if not evaluate_test:
-        return {"pass@1": "", "transfer_pass1": ""}
-    agent, c, t = fed.agents[i], fed.config, rec.round
-    test = score(agent, fed.test_set, c.max_new_tokens, seed=derived_seed(c.seed, t, i, GEN_TEST), codebleu=False)
-    transfer = None
-    if student:
-        transfer = score(agent, fed.split.transfer[: c.eval_problems or None], c.max_new_tokens, codebleu=False,
-                         seed=derived_seed(c.seed, t, i, GEN_TRANSFER)).pass_at_k["pass@1"]
-    return measured_test_columns(rec, i, {"test": test, "transfer": transfer})
 
 
 def package_columns(rec: RoundRecord, i: int) -> dict[str, Any]:

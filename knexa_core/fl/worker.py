@@ -8,6 +8,8 @@ from what ran before it in the same process, so both executors give the same byt
 * :meth:`ClientWorker.make_package`: the teacher's completions on transfer prompts, scored and
   passed through its guardrail; returns the package (which stays with the worker's executor and
   goes to the student) and a :class:`PackageSummary` (counts only) for the driver.
+* :meth:`ClientWorker.predict`: the centralized baselines' upload, the client's completions on
+  the round's shared transfer draw, through its guardrail, with their Pass@1.
 * :meth:`ClientWorker.train`: one round of local training (AKD with a package); the global torch
   generator, which LoRA dropout draws from, is seeded first.
 * :meth:`ClientWorker.measure`: validation Pass@1, CodeBLEU and loss, test and transfer Pass@1.
@@ -19,7 +21,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -31,7 +33,35 @@ from knexa_core.fl.evaluate import Score, score
 from knexa_core.fl.guardrail import Guardrail
 
 GEN_PACKAGE, GEN_VAL, GEN_TEST, GEN_TRANSFER, GEN_FINAL = range(5)  # purposes of derived seeds
-GEN_TRAIN = 7  # local training (LoRA dropout); 5 and 6 are the centralized baselines' (knexa_core.fl.central)
+GEN_CENTRAL, GEN_SERVER = 5, 6   # the centralized baselines' (knexa_core.fl.central): uploads, the server
+GEN_TRAIN = 7                    # local training (LoRA dropout)
+
+
+def draw(problems: Sequence[Problem], size: int, seed: int) -> tuple[Problem, ...]:
+    """``size`` of ``problems`` drawn with ``seed``, in their order (all of them when ``size`` is 0 or too large)."""
+    if 0 < size < len(problems):
+        pick = np.random.default_rng(seed).choice(len(problems), size, replace=False)
+        return tuple(problems[i] for i in sorted(pick))
+    return tuple(problems)
+
+
+def pass_rate(problems: Sequence[Problem], texts: Sequence[str | None]) -> float:
+    """Share of ``texts`` (one per problem; None fails) that pass their problem's tests."""
+    pairs = [(p.task_id, t or "") for p, t in zip(problems, texts)]
+    return evaluate_samples(problems, pairs, k=(1,), codebleu=False, progress=False).pass_at_k["pass@1"]
+
+
+def adapter_state(model: Any) -> dict[str, Any]:
+    """A copy of ``model``'s trainable weights (the LoRA adapter, and a trained final norm)."""
+    return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def load_adapter(model: Any, state: dict[str, Any]) -> None:
+    """Copy what :func:`adapter_state` returned into ``model`` (built the same way)."""
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, value in state.items():
+            params[name].copy_(value.to(params[name].device))
 
 
 @dataclass
@@ -46,6 +76,14 @@ class Package:
 
     def summary(self) -> "PackageSummary":
         return PackageSummary(self.teacher, len(self.items), self.report, self.kbytes, self.pass1)
+
+
+class Prediction(NamedTuple):
+    """A client's upload to a centralized baseline's server (:meth:`ClientWorker.predict`)."""
+
+    texts: list[str | None]          # one per transfer prompt after the guardrail (None: dropped)
+    report: Any                      # GuardrailReport
+    pass1: float                     # Pass@1 of ``texts`` on their prompts
 
 
 @dataclass(frozen=True)
@@ -93,17 +131,26 @@ class ClientWorker:
     # -- a round's operations -------------------------------------------------------------------
     def make_package(self, t: int, temperature: float) -> tuple[Package, PackageSummary]:
         """Completions on ``package_size`` transfer prompts (drawn per round), through the guardrail."""
-        transfer, size, seed = self.sets["transfer"], self.config.package_size, self._seed(t, GEN_PACKAGE)
-        if 0 < size < len(transfer):
-            pick = np.random.default_rng(seed).choice(len(transfer), size, replace=False)
-            transfer = tuple(transfer[i] for i in sorted(pick))
+        seed = self._seed(t, GEN_PACKAGE)
+        transfer = draw(self.sets["transfer"], self.config.package_size, seed)
         texts = [c[0] for c in self.agent.generate(transfer, self.config.max_new_tokens, temperature, 1, seed)]
-        raw = evaluate_samples(transfer, list(zip([p.task_id for p in transfer], texts)), k=(1,), codebleu=False,
-                               progress=False).pass_at_k["pass@1"]
         kept, report = self.guardrail.check(texts)
         items = [(p.prompt, x) for p, x in zip(transfer, kept) if x is not None]
-        package = Package(self.index, items, report, sum(len(x.encode()) for _, x in items) / 1024.0, raw)
+        package = Package(self.index, items, report, sum(len(x.encode()) for _, x in items) / 1024.0,
+                          pass_rate(transfer, texts))
         return package, package.summary()
+
+    def predict(self, t: int, temperature: float) -> Prediction:
+        """The centralized baselines' upload: completions on round ``t``'s transfer draw (one draw for
+        every client, :func:`knexa_core.fl.central.transfer_draw`) after the guardrail (None: dropped),
+        the :class:`~knexa_core.fl.guardrail.GuardrailReport`, and the Pass@1 of what is sent."""
+        from knexa_core.fl.federation import derived_seed
+
+        c = self.config
+        prompts = draw(self.sets["transfer"], c.package_size, derived_seed(c.seed, t, GEN_CENTRAL))
+        raw = [x[0] for x in self.agent.generate(prompts, c.max_new_tokens, temperature, 1, self._seed(t, GEN_CENTRAL))]
+        kept, report = self.guardrail.check(raw)
+        return Prediction(kept, report, pass_rate(prompts, kept))
 
     def train(self, package: Package | None, alpha: float, t: int) -> float:
         """One round of local training (AKD on ``package`` if any); returns the mean local loss."""
@@ -150,7 +197,7 @@ class ClientWorker:
         The learning rate has no scheduler object: it is a function of ``steps_done``.
         """
         a = self.agent
-        return {"adapter": {n: p.detach().cpu().clone() for n, p in a.model.named_parameters() if p.requires_grad},
+        return {"adapter": adapter_state(a.model),
                 "optimizer": a.optimizer.state_dict(), "scaler": a.scaler.state_dict(), "steps_done": a.steps_done,
                 "stats": dict(a.stats), "rng": a.rng.get_state(), "torch_rng": torch.get_rng_state(),
                 "numpy_rng": np.random.get_state(), "python_rng": random.getstate()}
@@ -158,10 +205,7 @@ class ClientWorker:
     def load_state(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state` returned (the model must have been built the same way)."""
         a = self.agent
-        params = dict(a.model.named_parameters())
-        with torch.no_grad():
-            for name, value in state["adapter"].items():
-                params[name].copy_(value.to(params[name].device))
+        load_adapter(a.model, state["adapter"])
         a.optimizer.load_state_dict(state["optimizer"])
         a.scaler.load_state_dict(state["scaler"])
         a.steps_done, a.stats = state["steps_done"], dict(state["stats"])
