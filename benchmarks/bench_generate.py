@@ -63,5 +63,6 @@ def main() -> None:
             print(f"{agent.family:13s} {label:10s} {len(test)} problems: " + "; ".join(row)
                   + f"; speed-up x{seconds['before'] / seconds['after']:.2f}", flush=True)
 
+
 if __name__ == "__main__":
     main()

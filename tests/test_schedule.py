@@ -19,22 +19,28 @@ parts:
       - file: chapters/02_b
       - file: chapters/03_c
 """
-# 01_a: a batch of two runs plus its page, each 3 s long;
-# 02_b reads 01_a's folder; 03_c reads nothing. Every notebook logs start and end times.
+# 01_a: a batch (k = 1, 2) plus its page (k = 0); with ``meet``, the page and k = 1 wait for each
+# other (so they must run at once); ``hold`` keeps a run busy. 02_b reads 01_a's folder (a profile
+# value), 03_c too (its parameter's default). Every notebook logs its start and end.
 LOG = '''
 import json, os, time
 def log(event):
-    with open(os.path.join(os.environ["SCHED_LOG"]), "a") as f:
+    with open(os.path.join(os.environ["SCHED_DIR"], "log.jsonl"), "a") as f:
         f.write(json.dumps({"who": who, "event": event, "t": time.time()}) + "\\n")
 '''
-A = ('# %% tags=["parameters"]\nk: int = 0  # batch value\nfail: bool = False  # raise\nout_dir: str = "o"  # outputs\n'
-     'artifacts_dir: str = ""  # shared\n\n# %%\nwho = f"01_a k={k}"' + LOG
-     + 'log("start")\nassert not fail, "asked to fail"\ntime.sleep(3)\nos.makedirs(artifacts_dir, exist_ok=True)\n'
+A = ('# %% tags=["parameters"]\nk: int = 0  # batch value\nfail: bool = False  # raise\nhold: int = 0  # seconds\n'
+     'meet: bool = False  # rendezvous\nout_dir: str = "o"  # outputs\nartifacts_dir: str = ""  # shared\n\n'
+     '# %%\nwho = f"01_a k={k}"' + LOG + 'log("start")\npartner = {0: 1, 1: 0}.get(k) if meet else None\n'
+     'if partner is not None:\n    here = lambda j: os.path.join(os.environ["SCHED_DIR"], f"here{j}")\n'
+     '    open(here(k), "w").close()\n    deadline = time.time() + 120\n'
+     '    while not os.path.exists(here(partner)) and time.time() < deadline:\n        time.sleep(0.1)\n'
+     '    assert os.path.exists(here(partner)), "ran alone"\n'
+     'assert not fail, "asked to fail"\ntime.sleep(hold)\nos.makedirs(artifacts_dir, exist_ok=True)\n'
      'open(os.path.join(artifacts_dir, f"k{k}"), "w").close(); log("end")\n')
 B = ('# %% tags=["parameters"]\nsource_dir: str = ""  # 01_a artifacts\nout_dir: str = "o"  # outputs\n\n'
      '# %%\nwho = "02_b"' + LOG + 'log("start")\nassert sorted(os.listdir(source_dir)) == ["k0", "k1", "k2"], os.listdir(source_dir)\n'
      'log("end")\n')
-C = ('# %% tags=["parameters"]\nout_dir: str = "o"  # outputs\n\n'
+C = ('# %% tags=["parameters"]\nout_dir: str = "o"  # outputs\nreads: str = "../runs/smoke/01_a"  # a default\n\n'
      '# %%\nwho = "03_c"' + LOG + 'log("start")\nlog("end")\n')
 
 
@@ -42,10 +48,11 @@ def _project(tmp_path: Path, fail: bool = False) -> Path:
     for d in ("book", "notebooks", "params"):
         (tmp_path / d).mkdir(parents=True)
     (tmp_path / "book" / "_toc.yml").write_text(TOC)
+    page, runs = ("{k: 0, fail: true}", "{k: [0, 1, 2], hold: 30}") if fail else \
+        ("{k: 0, meet: true}", "{k: [0, 1, 2], meet: true}")
     (tmp_path / "params" / "smoke.yaml").write_text(
-        f"profile: smoke\nnotebooks:\n  01_a: {{k: 0, fail: {str(fail).lower()}}}\n"
-        "  02_b: {source_dir: ../runs/smoke/01_a/artifacts}\n"
-        "  03_c: {}\nbatches:\n  01_a: {k: [0, 1, 2], fail: false}\n")
+        f"profile: smoke\nnotebooks:\n  01_a: {page}\n  02_b: {{source_dir: ../runs/smoke/01_a/artifacts}}\n"
+        f"  03_c: {{}}\nbatches:\n  01_a: {runs}\n")
     for name, text in (("01_a", A), ("02_b", B), ("03_c", C)):
         (tmp_path / "notebooks" / f"{name}.py").write_text(text)
     return tmp_path
@@ -57,25 +64,25 @@ def _events(path: Path) -> list[dict]:
 
 def test_a_reader_waits_for_the_chapter_it_reads_and_its_batch(tmp_path: Path, monkeypatch) -> None:
     root = _project(tmp_path / "p")
-    monkeypatch.setenv("SCHED_LOG", str(tmp_path / "log.jsonl"))
+    monkeypatch.setenv("SCHED_DIR", str(tmp_path))
     book.execute_chapters("smoke", root)  # 02_b asserts that all three 01_a runs had written their file
     events = _events(tmp_path / "log.jsonl")
     t = {(e["who"], e["event"]): e["t"] for e in events}
     assert len(events) == 10 and {w for w, _ in t} == {"01_a k=0", "01_a k=1", "01_a k=2", "02_b", "03_c"}
-    # 02_b started after the page (k=0) and the batch (k=1, k=2) of the chapter it reads
-    assert t[("02_b", "start")] >= max(t[("01_a k=0", "end")], t[("01_a k=1", "end")], t[("01_a k=2", "end")])
-    # two at once, longest first: the page and the first batch run started together and overlapped
-    assert t[("01_a k=1", "start")] < t[("01_a k=0", "end")] and t[("01_a k=0", "start")] < t[("01_a k=1", "end")]
+    # 02_b started after the page (k=0) and the batch (k=1, k=2) of the chapter it reads; the page
+    # and k=1 ran at once (each waited for the other: run one after the other, they would fail)
+    ends = max(t[("01_a k=0", "end")], t[("01_a k=1", "end")], t[("01_a k=2", "end")])
+    assert t[("02_b", "start")] >= ends and t[("03_c", "start")] >= ends
     assert (root / "book" / "chapters" / "02_b.ipynb").is_file()
 
 
 def test_a_failing_chapter_stops_the_build_with_its_error(tmp_path: Path, monkeypatch) -> None:
     root = _project(tmp_path / "p", fail=True)
-    monkeypatch.setenv("SCHED_LOG", str(tmp_path / "log.jsonl"))
+    monkeypatch.setenv("SCHED_DIR", str(tmp_path))
     with pytest.raises(NotebookError, match="01_a.py failed(.|\n)*asked to fail"):
         book.execute_chapters("smoke", root)
     started = {e["who"] for e in _events(tmp_path / "log.jsonl") if e["event"] == "start"}
-    # the page failed at once, beside the first batch run: that one finished, nothing else started
+    # the page failed at once, beside the first batch run (busy 30 s): that one finished, nothing else started
     assert started == {"01_a k=0", "01_a k=1"}
 
 

@@ -27,6 +27,7 @@ from knexa_core.book.runinfo import resolve_parameters, run_seed, save_run_info
 from knexa_core.book.schedule import Job
 from knexa_core.errors import BuildError
 
+
 def grid(profile: Mapping[str, Any], name: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The combinations of the profile's batch grid for chapter ``name`` and its fixed values.
 

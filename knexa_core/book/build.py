@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import yaml
-from tqdm.std import tqdm
-
 from knexa_core.book import batch, browser, notebooks, report, repository, schedule
 from knexa_core.book.config import write_config
 from knexa_core.progress import quiet_progress
@@ -109,10 +107,11 @@ def execute_chapters(profile_name: str, root: Path) -> list[Path]:
         notebooks.validate_parameters(notebooks.read_source(source),
                                       chapter_parameters(profile, name, source, run_dir, root / "notebooks"),
                                       f"params/{profile_name}.yaml, section {name}")
-    jobs, batches, pages = [], [], {}
+    jobs, batches, reads = [], [], {}
     for name in names:
         source = root / "notebooks" / f"{name}.py"
-        params = pages[name] = chapter_parameters(profile, name, source, run_dir, root / "notebooks")
+        params = chapter_parameters(profile, name, source, run_dir, root / "notebooks")
+        (run_dir / name / report.FILENAME).unlink(missing_ok=True)  # no stale front-page rows
         combos, fixed = batch.grid(profile, name)
         if combos:  # every execution of the chapter writes into one artifact folder, emptied first
             shutil.rmtree(run_dir / name / "artifacts", ignore_errors=True)
@@ -127,8 +126,10 @@ def execute_chapters(profile_name: str, root: Path) -> list[Path]:
         save_run_info(run_dir / name / "run_info.json", resolved, seed=run_seed(resolved),
                       overrides=sorted({"profile", *params}))
         jobs.append(schedule.Job(name, source, executed / f"{name}.ipynb", params, root / "notebooks"))
+        reads[name] = {**resolved, **fixed}  # defaults included: a default path may point at a chapter
     after = {name: {k for c in read for k in (c, f"{c}#batch")}  # a reader waits for the page and its batch
-             for name, read in schedule.readers(pages, run_dir, root / "notebooks").items()}
+             for name, read in schedule.readers(reads, run_dir, root / "notebooks").items()}
+    after |= {f"{name}#batch": after[name] for name in names}
     with quiet_progress():  # bars inside the kernels would end up on the book's pages
         schedule.run_jobs(schedule.ordered(jobs), after)
     runs = [run_dir / name for name in names]

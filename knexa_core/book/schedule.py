@@ -8,13 +8,14 @@ into that chapter's run folder (chapter 04's ``artifacts_dir`` is chapter 02's a
 :func:`readers` finds those dependencies, and a reader waits for the chapter's page and its batch
 (chapter 02's page *The methods compared* reads the batch's runs). Jobs start in the order given
 when ready, and :func:`ordered` puts the longest work first: the pages of chapters with a batch
-(chapter 02's runs the controlled test besides its own training run), their batch runs, then the
+(chapter 02's page runs the controlled test besides its own training run), their batch runs, then the
 other chapters in TOC order, which fill the last gaps. The first execution that fails stops the
 build: nothing new starts, the running one finishes (its outputs stay for inspection) and the
 error is raised.
 """
 from __future__ import annotations
 
+import sys
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -23,7 +24,7 @@ from typing import Any, Iterable, Mapping
 
 from tqdm.std import tqdm
 
-from knexa_core.errors import BuildError
+from knexa_core.errors import BuildError, KnexaError
 
 WORKERS = 2  # this machine's cores; each training run uses one torch thread (cpu profile)
 
@@ -97,9 +98,22 @@ def run_jobs(jobs: list[Job], after: Mapping[str, set[str]], workers: int = WORK
                 job = running.pop(future)
                 left[job.key] -= 1
                 bar.update()
-                error = error or future.exception()
+                if future.exception() is not None:
+                    failed = _named(job, future.exception())
+                    if error is not None:  # a second failure while the first one's neighbour finished
+                        print(f"error: {str(failed).splitlines()[0]}", file=sys.stderr)
+                    error = error or failed
     if error is not None:
         raise error
+
+
+def _named(job: Job, exc: BaseException) -> BaseException:
+    """``exc`` if it already names the notebook (a :class:`KnexaError`), else a BuildError that does
+    (a worker killed for memory, a kernel that died)."""
+    if isinstance(exc, KnexaError):
+        return exc
+    return BuildError(f"{job.source.name} ({_name(job)}) failed: {type(exc).__name__}: {exc}; "
+                      f"see {job.output} if it was written")
 
 
 def _name(job: Job) -> str:

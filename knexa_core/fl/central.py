@@ -20,8 +20,9 @@ The clients' work runs on the federation's executor, as in the peer-to-peer roun
 ``val_loss``, ``train`` with the broadcast package (sent once: :meth:`~knexa_core.fl.executor.Executor.share`)
 and ``measure``. The server stays in the driver and reads the clients' predictions: in FedMD and
 FedID the server receives them by design (unlike a peer-to-peer package, which the driver never
-reads). A client whose operation fails is reported on one line, left out of the round's vote or
-consensus and of the rest of its round (its row: ``failed=1``, no reward), and the run goes on.
+reads). A client whose operation fails is reported on one line and left out of the rest of its
+round (its row: ``failed=1``, no reward); if its prediction failed it is not in the round's vote or
+consensus (a client that fails later has already voted). The run goes on.
 FedID's server state, the central model's adapter (its Agent and optimizer are new every round),
 is in every checkpoint (:meth:`CentralServer.state`). Chapter ``02_federated_training``, section
 "The centralized baselines"; their per-client collapse (supplementary Table 4) in chapter

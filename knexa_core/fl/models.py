@@ -98,9 +98,9 @@ def merged_lora(model: Any, enabled: bool = True) -> Iterator[None]:
 
     layers = [m for m in model.modules() if isinstance(m, LoraLayer)] if enabled else []
     saved = [m.get_base_layer().weight.detach().clone() for m in layers]
-    if layers:
-        model.merge_adapter()
     try:
+        if layers:
+            model.merge_adapter()
         yield
     finally:
         if layers:

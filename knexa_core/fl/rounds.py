@@ -42,7 +42,8 @@ class RoundRecord:
     dissolved: list[tuple[int, int]] = field(default_factory=list)  # pairs dropped because a client failed
     handles: dict[int, Any] = field(default_factory=dict)      # student -> package (local) or object ref (Ray)
 
-    def __getstate__(self) -> dict[str, Any]:  # checkpoints keep no package contents or object refs
+    def __getstate__(self) -> dict[str, Any]:  # checkpoints keep no object refs (a centralized
+        # round's broadcast package, texts included, stays in ``packages``: chapter 02 reads it)
         return self.__dict__ | {"handles": {}}
 
 
