@@ -48,7 +48,7 @@ def _project(tmp_path: Path, fail: bool = False) -> Path:
     for d in ("book", "notebooks", "params"):
         (tmp_path / d).mkdir(parents=True)
     (tmp_path / "book" / "_toc.yml").write_text(TOC)
-    page, runs = ("{k: 0, fail: true}", "{k: [0, 1, 2], hold: 30}") if fail else \
+    page, runs = ("{k: 0, fail: true}", "{k: [0, 1, 2], fail: false, hold: 30}") if fail else \
         ("{k: 0, meet: true}", "{k: [0, 1, 2], meet: true}")
     (tmp_path / "params" / "smoke.yaml").write_text(
         f"profile: smoke\nnotebooks:\n  01_a: {page}\n  02_b: {{source_dir: ../runs/smoke/01_a/artifacts}}\n"
@@ -81,7 +81,9 @@ def test_a_failing_chapter_stops_the_build_with_its_error(tmp_path: Path, monkey
     monkeypatch.setenv("SCHED_DIR", str(tmp_path))
     with pytest.raises(NotebookError, match="01_a.py failed(.|\n)*asked to fail"):
         book.execute_chapters("smoke", root)
-    started = {e["who"] for e in _events(tmp_path / "log.jsonl") if e["event"] == "start"}
+    events = _events(tmp_path / "log.jsonl")
+    assert ("01_a k=1", "end") in {(e["who"], e["event"]) for e in events}  # the running one finished
+    started = {e["who"] for e in events if e["event"] == "start"}
     # the page failed at once, beside the first batch run (busy 30 s): that one finished, nothing else started
     assert started == {"01_a k=0", "01_a k=1"}
 
