@@ -102,18 +102,18 @@ def execute_chapters(profile_name: str, root: Path) -> list[Path]:
     shutil.rmtree(executed, ignore_errors=True)
     shutil.rmtree(book_dir / "batch", ignore_errors=True)
     run_dir = root / "runs" / profile_name
-    for name in names:  # every chapter's parameters are checked before the first kernel starts
-        source = root / "notebooks" / f"{name}.py"
-        notebooks.validate_parameters(notebooks.read_source(source),
-                                      chapter_parameters(profile, name, source, run_dir, root / "notebooks"),
+    pages = {name: chapter_parameters(profile, name, root / "notebooks" / f"{name}.py", run_dir, root / "notebooks")
+             for name in names}
+    for name, params in pages.items():  # every chapter's parameters are checked before the first kernel starts
+        notebooks.validate_parameters(notebooks.read_source(root / "notebooks" / f"{name}.py"), params,
                                       f"params/{profile_name}.yaml, section {name}")
-    jobs, batches, reads = [], [], {}
-    for name in names:
+    jobs, batches, reads, batched = [], [], {}, "-"
+    for name, params in pages.items():
         source = root / "notebooks" / f"{name}.py"
-        params = chapter_parameters(profile, name, source, run_dir, root / "notebooks")
         (run_dir / name / report.FILENAME).unlink(missing_ok=True)  # no stale front-page rows
         combos, fixed = batch.grid(profile, name)
         if combos:  # every execution of the chapter writes into one artifact folder, emptied first
+            batched = name if batched == "-" else batched  # the page lists the first batched chapter
             shutil.rmtree(run_dir / name / "artifacts", ignore_errors=True)
             params["artifacts_dir"] = os.path.relpath(run_dir / name / "artifacts", root / "notebooks")
             own = [c for c in combos if all(params.get(k) == v for k, v in c.items())]
@@ -133,8 +133,7 @@ def execute_chapters(profile_name: str, root: Path) -> list[Path]:
     with quiet_progress():  # bars inside the kernels would end up on the book's pages
         schedule.run_jobs(schedule.ordered(jobs), after)
     runs = [run_dir / name for name in names]
-    write_text(book_dir / "_generated" / "training_runs.md", batch.page(
-        next((n for n in names if batch.grid(profile, n)[0]), "-"), batches, book_dir))
+    write_text(book_dir / "_generated" / "training_runs.md", batch.page(batched, batches, book_dir))
     return runs
 
 
