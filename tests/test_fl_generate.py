@@ -99,3 +99,27 @@ def test_the_adapter_still_trains_after_generation(agents) -> None:
     agent.train_round()
     assert agent.loss(PROBLEMS[:6]) != loss
     assert all(not torch.equal(p, lora[n]) for n, p in agent.model.named_parameters() if n in lora)
+
+
+def test_inverse_cdf_sampler_draws_from_the_tempered_softmax() -> None:
+    """200,000 draws from one row of logits: each token's frequency is its probability under
+    softmax(logits / T) within 0.005, and a token of logit -inf is never drawn."""
+    logits = torch.tensor([[2.0, 1.0, 0.0, -1.0, float("-inf"), 0.5]])
+    temperature, n = 0.7, 200_000
+    torch.manual_seed(11)
+    scores = agent_module.InverseCdfSampler(temperature)(None, logits.repeat(n, 1))
+    token = scores.argmax(-1)
+    assert bool((scores.gather(1, token[:, None]) == 0).all()) and bool(torch.isinf(scores).sum(-1).eq(5).all())
+    freq = torch.bincount(token, minlength=6).double() / n
+    expected = torch.softmax(logits[0].double() / temperature, -1)
+    assert freq[4] == 0
+    assert torch.allclose(freq, expected, atol=0.005), (freq, expected)
+
+
+def test_inverse_cdf_sampler_is_reproducible_from_the_seed() -> None:
+    logits = torch.randn(64, 50, generator=torch.Generator().manual_seed(0))
+    draws = []
+    for seed in (3, 3, 4):
+        torch.manual_seed(seed)
+        draws.append(agent_module.InverseCdfSampler(1.3)(None, logits).argmax(-1))
+    assert torch.equal(draws[0], draws[1]) and not torch.equal(draws[0], draws[2])
