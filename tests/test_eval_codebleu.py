@@ -33,3 +33,25 @@ def test_samples_are_scored_as_complete_programs_and_averaged():
 def test_empty_mean_is_an_error():
     with pytest.raises(EvaluationError, match="no samples"):
         mean_codebleu([])
+
+
+def test_interleaved_tasks_are_scored_against_their_own_reference_and_logging_is_restored():
+    import logging
+
+    other_prompt = "def neg(a):\n    \"\"\"Minus a.\"\"\"\n"
+    other = Problem(task_id="T/1", source="humaneval", prompt=other_prompt, entry_point="neg",
+                    test="assert neg(1) == -1\n", reference="    return -a\n", prefix=other_prompt)
+    problems = {"T/0": PROBLEM, "T/1": other}
+    samples = [("T/0", "    return a + b\n"), ("T/1", "    return -a\n"), ("T/0", "    return b\n"), ("T/1", "    return a\n")]
+    root = logging.getLogger()
+    before = root.level
+    root.setLevel(logging.INFO)
+    try:
+        scores = codebleu_scores(problems, samples)
+        assert root.level == logging.INFO
+    finally:
+        root.setLevel(before)
+    expected = [calc_codebleu([problems[t].solution(problems[t].reference)], [problems[t].solution(c)],
+                              lang="python")["codebleu"] for t, c in samples]
+    assert scores == pytest.approx(expected)
+    assert scores[0] == pytest.approx(1.0) and scores[1] == pytest.approx(1.0)

@@ -123,3 +123,22 @@ def test_inverse_cdf_sampler_is_reproducible_from_the_seed() -> None:
         torch.manual_seed(seed)
         draws.append(agent_module.InverseCdfSampler(1.3)(None, logits).argmax(-1))
     assert torch.equal(draws[0], draws[1]) and not torch.equal(draws[0], draws[2])
+
+
+def test_decode_samples_at_the_requested_temperature_and_greedy_draws_nothing(agents, monkeypatch) -> None:
+    """The sampler gets the temperature asked for and the model's logits (one row per sample);
+    greedy decoding does not use it."""
+    seen = []
+
+    class Spy(agent_module.InverseCdfSampler):
+        def __call__(self, input_ids, scores):
+            seen.append((self.temperature, tuple(scores.shape)))
+            return super().__call__(input_ids, scores)
+
+    monkeypatch.setattr(agent_module, "InverseCdfSampler", Spy)
+    agent = agents["qwen"]
+    agent.generate(PROBLEMS[:3], 4)
+    assert seen == []
+    agent.generate(PROBLEMS[:3], 4, 0.8, 2, seed=1)
+    vocab = agent.model.get_base_model().get_output_embeddings().weight.shape[0]
+    assert seen and {t for t, _ in seen} == {0.8} and seen[0][1] == (6, vocab)

@@ -38,17 +38,23 @@ class InverseCdfSampler:
 
     Why: ``generate``'s own sampling calls ``torch.multinomial``, which on CPU took ~40 ms for
     640 rows of a 3,072-token vocabulary (10 of the ~200 s of a ``cpu`` run); this takes ~3 ms.
-    The distribution is the same (temperature only: no top-k, no top-p); the random stream is
-    not, so sampled texts differ from those of ``torch.multinomial``. Uniforms come from the
-    global generator, which :meth:`Agent.generate` seeds.
+    The distribution is the same: temperature only (no top-k, no top-p, whatever a checkpoint's
+    ``generation_config`` says; the paper's base checkpoints set none). The random stream is not:
+    sampled texts differ from those of ``torch.multinomial``. Uniforms come from the global
+    generator, which :meth:`Agent.generate` seeds. On CPU, ``cumsum`` accumulates float32 in
+    double, so a long tail of small probabilities keeps its mass; on GPU it adds in float32,
+    which can lose that tail with a paper-size vocabulary, so there the sums are in float64.
     """
 
     def __init__(self, temperature: float) -> None:
         self.temperature = float(temperature)
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
-        cdf = torch.softmax(scores.float() / self.temperature, dim=-1).cumsum(-1)
-        u = torch.rand(cdf.shape[0], 1, device=cdf.device, dtype=cdf.dtype) * cdf[:, -1:]
+        dtype = torch.float32 if scores.device.type == "cpu" else torch.float64
+        cdf = torch.softmax(scores.to(dtype) / self.temperature, dim=-1).cumsum(-1)
+        if not bool(torch.isfinite(cdf[:, -1]).all()):
+            raise FloatingPointError("the model produced non-finite logits for a whole row; nothing can be sampled")
+        u = torch.rand(cdf.shape[0], 1, device=cdf.device, dtype=dtype) * cdf[:, -1:]
         token = torch.searchsorted(cdf, u, right=True).clamp_(max=scores.shape[-1] - 1)
         return torch.full_like(scores, float("-inf")).scatter_(1, token, 0.0)
 
@@ -133,12 +139,13 @@ class Agent:
         """Mean cross-entropy of the completion tokens of ``batch`` (the causal-LM loss).
 
         The output layer runs only on the positions that predict a completion token: ~60 % of the
-        tokens are prompt, whose logits the loss ignores, and on the tiny bases the output layer
-        (vocabulary x hidden) is a third of the compute; a training step is ~15 % faster, and the
-        loss is the model's own ``labels=`` loss up to float rounding (tests/test_fl_agent.py).
+        tokens are prompt, whose logits the loss ignores, and on the ``cpu`` profile's bases the
+        output layer (vocabulary x hidden) is about a third of the compute; a training step is
+        ~15 % faster, and the loss is the model's own ``labels=`` loss up to float rounding
+        (tests/test_fl_agent.py).
         """
         data = self._collate(batch)
-        base = self.model.get_base_model()
+        base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
         with torch.autocast("cuda", dtype=torch.float16, enabled=self.device.startswith("cuda")):
             hidden = base.get_decoder()(input_ids=data["input_ids"], attention_mask=data["attention_mask"]).last_hidden_state
             target = data["labels"][:, 1:]
