@@ -148,7 +148,9 @@ prose(twins)
 
 # %% tags=["remove-input"]
 prose(f"""
-The run took {result.seconds['total'] / 60:.1f} minutes and ends at a client-averaged Pass@1 of
+The run took {result.seconds['total'] / 60:.1f} minutes ({result.seconds['build'] / 60:.1f} of them building the
+clients: loading the tiny bases, or pretraining them where no earlier run on this machine had)
+and ends at a client-averaged Pass@1 of
 {avg['pass@1']:.1%} (Pass@5 {avg['pass@5']:.1%}, Pass@10 {avg['pass@10']:.1%}, from
 {config.final_samples} sampled completions per problem at temperature {config.final_temperature}).
 The table above is round 0: the clients before any local training, on the test set (greedy
